@@ -1,0 +1,72 @@
+"""Money in integer minor units, and odds in their three spellings."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+# ISO 4217 minor-unit exponents for the currencies a deployment may take.
+MINOR_EXPONENT = {"GBP": 2, "EUR": 2, "USD": 2}
+
+MIN_DECIMAL_ODDS = Decimal("1.01")
+MAX_DECIMAL_ODDS = Decimal("10001")
+
+
+def to_minor(amount: Decimal | int | str, currency: str) -> int:
+    """Convert a major-unit amount to minor units; reject sub-minor precision rather than round."""
+    exp = MINOR_EXPONENT[currency]
+    try:
+        d = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {amount!r}") from exc
+    if not d.is_finite():
+        raise ValueError("must be a finite number")
+    scaled = d.scaleb(exp)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"has more than {exp} decimal places")
+    return int(scaled)
+
+
+def format_minor(minor: int, currency: str) -> str:
+    exp = MINOR_EXPONENT[currency]
+    sign = "-" if minor < 0 else ""
+    whole, frac = divmod(abs(minor), 10**exp)
+    return f"{sign}{whole}.{frac:0{exp}d} {currency}" if exp else f"{sign}{whole} {currency}"
+
+
+def parse_odds(raw: object) -> Decimal | None:
+    """Decimal odds from a decimal number, a fractional price ('5/2', 'evs') or 'SP' (None).
+
+    Raises ValueError with a message naming what is wrong.
+    """
+    if isinstance(raw, bool):
+        raise ValueError("odds must be decimal (2.5), fractional ('5/2', 'evs') or 'SP'")
+    if isinstance(raw, (int, float, Decimal)):
+        value = Decimal(str(raw))
+    elif isinstance(raw, str):
+        text = raw.strip().upper()
+        if text == "SP":
+            return None
+        if text in ("EVS", "EVENS", "EVEN"):
+            value = Decimal(2)
+        elif "/" in text:
+            num, _, den = text.partition("/")
+            try:
+                frac = Fraction(int(num), int(den))
+            except (ValueError, ZeroDivisionError) as exc:
+                raise ValueError(f"fractional odds {raw!r} are not of the form 'N/D'") from exc
+            if frac <= 0:
+                raise ValueError(f"fractional odds {raw!r} must be positive")
+            value = (Decimal(frac.numerator) / Decimal(frac.denominator) + 1).quantize(Decimal("0.0001"))
+        else:
+            try:
+                value = Decimal(text)
+            except InvalidOperation as exc:
+                raise ValueError(f"odds {raw!r} are not decimal, fractional or 'SP'") from exc
+    else:
+        raise ValueError("odds must be decimal (2.5), fractional ('5/2', 'evs') or 'SP'")
+    if not value.is_finite() or value < MIN_DECIMAL_ODDS:
+        raise ValueError(f"decimal odds must be at least {MIN_DECIMAL_ODDS}")
+    if value > MAX_DECIMAL_ODDS:
+        raise ValueError(f"decimal odds must be at most {MAX_DECIMAL_ODDS}")
+    return value

@@ -1,0 +1,214 @@
+"""The AWS resources betwatch needs, declared once.
+
+This module is the single source of truth: the local provisioner (`local/provision.py`, which
+creates them on moto or LocalStack) and the CDK stack (`infra/`) both read these declarations, and
+the runtime derives each physical name from them. Pure data: no boto3, no CDK imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+APP = "betwatch"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    pk: str
+    sk: str | None = None
+    # Attributes copied into the index besides the keys; None projects ALL.
+    projection: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    logical: str
+    pk: str
+    sk: str | None = None
+    gsis: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+    purpose: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return f"BETWATCH_TABLE_{self.logical.upper()}"
+
+
+@dataclass(frozen=True)
+class Queue:
+    logical: str
+    visibility_timeout_s: int = 60
+    max_receive_count: int = 5
+    retention_s: int = 4 * 24 * 3600
+    dlq_retention_s: int = 14 * 24 * 3600
+    batch_size: int = 10
+    # Name of the consumer: "app:<handler>" for a Chalice handler, "fn:<folder>" for functions/.
+    consumer: str = ""
+    purpose: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return f"BETWATCH_QUEUE_{self.logical.upper()}"
+
+    @property
+    def dlq_logical(self) -> str:
+        return f"{self.logical}-dlq"
+
+
+@dataclass(frozen=True)
+class Bucket:
+    logical: str
+    # S3 ObjectCreated notifications for keys under this prefix go to this queue.
+    notify_queue: str | None = None
+    notify_prefix: str = ""
+    expire_after_days: int | None = None
+    purpose: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return f"BETWATCH_BUCKET_{self.logical.upper()}"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    protocol: str  # "email" or "sms"
+    # Filter policy on message attributes (SNS), e.g. {"severity": ["high", "critical"]}.
+    filter_policy: dict[str, list[str]] = field(default_factory=dict)
+    # Name of the configuration variable holding the endpoints (comma separated).
+    endpoints_env: str = ""
+
+
+@dataclass(frozen=True)
+class Topic:
+    logical: str
+    subscriptions: tuple[Subscription, ...] = ()
+    purpose: str = ""
+
+    @property
+    def env_var(self) -> str:
+        return f"BETWATCH_TOPIC_{self.logical.upper()}"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    logical: str
+    rate_minutes: int
+    handler: str  # Chalice handler name in app.py
+    purpose: str = ""
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "bets",
+        pk="pk",
+        purpose="One item per bet (pk BET#<id>), written once with a condition so retries are idempotent.",
+    ),
+    Table(
+        "subjects",
+        pk="pk",
+        sk="sk",
+        ttl_attribute="expires_at",
+        gsis=(Index("by_kind", pk="kind", sk="updated_at", projection=("pk", "display")),),
+        purpose=(
+            "Customers and writers (pk CUST#<id> / WRITER#<id>): PROFILE item with totals, one BET#<ts>#<id> "
+            "item per bet for exact rolling windows, DAY#<date> daily buckets, SLIP# and LINK# items. "
+            "pk WRITERS holds one CENTROID#<writer> item per writer for open-set matching."
+        ),
+    ),
+    Table(
+        "slips",
+        pk="pk",
+        purpose="One item per slip (pk SLIP#<bet id>): status, rejection reason, embedding, writer.",
+    ),
+    Table(
+        "monitoring",
+        pk="pk",
+        sk="sk",
+        ttl_attribute="expires_at",
+        gsis=(Index("outbox", pk="outbox", sk="sk"),),
+        purpose=(
+            "ACTIVE#<hour> items list the subjects that bet in that hour (so rules never Scan); "
+            "ALERTS#<day> holds alerts; RULESTATE#<rule>#<subject> holds cooldowns; the sparse "
+            "'outbox' index holds alerts not yet published to SNS."
+        ),
+    ),
+    Table(
+        "principals",
+        pk="pk",
+        purpose="API keys (pk KEY#<sha256>) and staff users (pk USER#<name>) with their roles.",
+    ),
+)
+
+QUEUES: tuple[Queue, ...] = (
+    Queue(
+        "slip-uploads",
+        visibility_timeout_s=120,
+        max_receive_count=4,
+        batch_size=5,
+        consumer="fn:slip_scoring",
+        purpose="S3 ObjectCreated events of the slips bucket, consumed by the OpenCV slip function.",
+    ),
+    Queue(
+        "slip-clustering",
+        visibility_timeout_s=60,
+        max_receive_count=5,
+        batch_size=10,
+        consumer="app:cluster_slips",
+        purpose="Embedded slips waiting to be assigned to a writer, consumed by the Chalice app.",
+    ),
+)
+
+BUCKETS: tuple[Bucket, ...] = (
+    Bucket(
+        "slips",
+        notify_queue="slip-uploads",
+        notify_prefix="slips/",
+        expire_after_days=400,
+        purpose="Scanned slip images, uploaded by clients with a presigned POST; kept for audit.",
+    ),
+)
+
+TOPICS: tuple[Topic, ...] = (
+    Topic(
+        "alerts",
+        subscriptions=(
+            Subscription("email", endpoints_env="BETWATCH_ALERT_EMAILS"),
+            Subscription(
+                "sms",
+                filter_policy={"severity": ["high", "critical"]},
+                endpoints_env="BETWATCH_ALERT_PHONES",
+            ),
+        ),
+        purpose="Staff alerts: every alert by email, high and critical ones by SMS as well.",
+    ),
+)
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule(
+        "evaluate-rules",
+        rate_minutes=5,
+        handler="evaluate_rules",
+        purpose="Evaluates threshold rules over rolling windows and publishes new alerts.",
+    ),
+)
+
+
+def physical_name(stage: str, logical: str) -> str:
+    return f"{APP}-{stage}-{logical}"
+
+
+def table(logical: str) -> Table:
+    return next(t for t in TABLES if t.logical == logical)
+
+
+def queue(logical: str) -> Queue:
+    return next(q for q in QUEUES if q.logical == logical)
+
+
+def bucket(logical: str) -> Bucket:
+    return next(b for b in BUCKETS if b.logical == logical)
+
+
+def topic(logical: str) -> Topic:
+    return next(t for t in TOPICS if t.logical == logical)
