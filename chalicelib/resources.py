@@ -212,3 +212,7 @@ def bucket(logical: str) -> Bucket:
 
 def topic(logical: str) -> Topic:
     return next(t for t in TOPICS if t.logical == logical)
+
+
+def schedule(logical: str) -> Schedule:
+    return next(s for s in SCHEDULES if s.logical == logical)

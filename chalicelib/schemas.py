@@ -112,12 +112,8 @@ class Location(StrictModel):
 class BetIn(StrictModel):
     """A bet as a till, website or SMS gateway reports it."""
 
-    bet_id: Id | None = Field(
-        None, description="Client's own bet id; re-sending the same id returns the stored bet."
-    )
-    customer_id: Id | None = Field(
-        None, description="Account id; omit for anonymous retail customers."
-    )
+    bet_id: Id | None = Field(None, description="Client's own bet id; re-sending the same id returns the stored bet.")
+    customer_id: Id | None = Field(None, description="Account id; omit for anonymous retail customers.")
     shop_id: Id | None = Field(None, description="Shop id; required for retail bets.")
     channel: Channel
     stake: Decimal = Field(

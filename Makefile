@@ -1,0 +1,52 @@
+# betwatch — `make run` (the whole system on an embedded AWS) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# Lambda's runtime is python3.12: build the venv with it when the machine has it.
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.12*/bin/python3.12 2>/dev/null | tail -1 || command -v python3)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt | sha1sum | cut -c1-12)
+
+.PHONY: venv test lint typecheck unit run demo train train-risk train-handwriting evaluate-slips bench clean
+
+venv: $(STAMP)
+
+$(STAMP):
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy app.py chalicelib functions local
+
+unit: venv
+	$(PY) -m pytest
+
+test: lint unit
+
+run: venv
+	$(PY) -m local.run
+
+demo: venv
+	$(PY) -m local.demo
+
+train: train-risk train-handwriting
+
+train-risk: venv
+	$(PY) -m training.risk.train --out chalicelib/models --seed 7
+
+train-handwriting: venv
+	$(PY) -m training.handwriting.train --seed 7
+
+# Sanity check of writer linking on real slips (path to a folder of writerN/ subfolders).
+SLIPS ?= ../shared/data/betfred-slips
+evaluate-slips: venv
+	$(PY) -m training.handwriting.evaluate --path $(SLIPS)
+
+bench: venv
+	$(PY) bench/bench_risk.py
+	$(PY) bench/bench_slip.py
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,110 @@
+"""OpenAPI 3.1 document generated from the app's routes and their pydantic models."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalice import Chalice
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.endpoints import Spec
+from chalicelib.views import ErrorBody
+
+REF = "#/components/schemas/{model}"
+
+SWAGGER_HTML = """<!doctype html>
+<html><head><meta charset="utf-8"><title>betwatch API</title>
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#ui"});</script>
+</body></html>"""
+
+
+def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
+    specs: list[tuple[str, str, Spec]] = []
+    for path, methods in sorted(app.routes.items()):
+        for method, entry in sorted(methods.items()):
+            spec = getattr(entry.view_function, "__betwatch_spec__", None)
+            if spec is not None:
+                specs.append((path, method.lower(), spec))
+    models: set[type[BaseModel]] = {ErrorBody}
+    for _, _, s in specs:
+        models.update(m for m in (s.request, s.response) if m is not None)
+    _, schemas = models_json_schema(
+        [
+            (m, "validation" if any(s.request is m for *_, s in specs) else "serialization")
+            for m in sorted(models, key=lambda m: m.__name__)
+        ],
+        ref_template=REF,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for path, method, s in specs:
+        op: dict[str, Any] = {"summary": s.summary, "tags": [s.tag], "operationId": _op_id(method, path)}
+        params = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in re.findall(r"{(\w+)}", path)
+        ]
+        params += [
+            {"name": q, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
+            for q, d in s.query.items()
+        ]
+        if params:
+            op["parameters"] = params
+        if s.request is not None:
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": REF.format(model=s.request.__name__)}}},
+            }
+        ok: dict[str, Any] = {"description": "OK"}
+        if s.response is not None:
+            ok["content"] = {"application/json": {"schema": {"$ref": REF.format(model=s.response.__name__)}}}
+        responses: dict[str, Any] = {str(s.status): ok}
+        err = {"content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}}
+        codes = set(s.errors)
+        if s.request is not None:
+            codes |= {400, 413, 415, 422}
+        if s.roles is not None:
+            codes |= {401, 403}
+            op["security"] = [{"apiKey": []}, {"bearer": []}]
+            op["description"] = "Roles: " + ", ".join(r.value for r in s.roles) + " (admin may do everything)."
+        for code in sorted(codes):
+            responses[str(code)] = {"description": _reason(code), **err}
+        op["responses"] = responses
+        paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "betwatch",
+            "version": version,
+            "description": "Bet monitoring and customer-behaviour tracking for bookmakers. "
+            "Money is in integer minor units; times are UTC.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+            },
+        },
+    }
+
+
+def _op_id(method: str, path: str) -> str:
+    return method + "".join(p.strip("{}").title() for p in path.split("/") if p)
+
+
+def _reason(code: int) -> str:
+    return {
+        400: "Malformed request",
+        401: "Missing or invalid credentials",
+        403: "Role not allowed",
+        404: "Not found",
+        409: "Conflict",
+        413: "Body too large",
+        415: "Not JSON",
+        422: "Validation error naming the field",
+    }.get(code, "Error")

@@ -1,0 +1,1 @@
+"""Real-time bet risk model: features shared with training, and the ONNX scorer."""

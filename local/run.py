@@ -1,0 +1,246 @@
+"""`make run`: the whole system on this machine.
+
+* AWS: moto's server on 127.0.0.1:5000 (embedded, in this process), unless AWS_ENDPOINT_URL is
+  already set, in which case that endpoint is used as is (LocalStack, or real AWS).
+* Every resource of `chalicelib/resources.py` provisioned there (`local/provision.py`); the env is
+  written to .local/env as KEY=value lines.
+* A local admin API key in .local/admin.key (mode 0600); the JWT secret in .local/jwt.secret.
+* The API: `chalice local` on 127.0.0.1:8000 (a subprocess with that env).
+* Lambda's event sources: the SQS queues and the schedules, played by `local/runner.py` in a thread
+  (schedules every BETWATCH_LOCAL_SCHEDULE_SECONDS, default 15).
+
+    python -m local.run [--port 8000] [--moto-port 5000] [--ready-file PATH]
+
+Ctrl-C (SIGINT) or SIGTERM stops everything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"
+REGION = "eu-west-2"
+DEFAULT_SCHEDULE_SECONDS = "15"
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"[run] {message}\n")
+    sys.stderr.flush()
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
+
+
+def _jwt_secret() -> str:
+    """BETWATCH_JWT_SECRET from the environment, else generated once into .local/jwt.secret."""
+    given = os.environ.get("BETWATCH_JWT_SECRET")
+    if given:
+        return given
+    path = LOCAL / "jwt.secret"
+    if path.exists() and path.read_text().strip():
+        return path.read_text().strip()
+    secret = secrets.token_urlsafe(48)
+    _write_private(path, secret + "\n")
+    return secret
+
+
+def _chalice_bin() -> str:
+    candidate = Path(sys.executable).parent / "chalice"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("chalice")
+    if not found:
+        raise SystemExit("chalice not found: run `make venv` first")
+    return found
+
+
+def _wait_health(url: str, stop: threading.Event, proc: subprocess.Popen[Any], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    reported = False
+    while not stop.is_set() and time.monotonic() < deadline and proc.poll() is None:
+        try:
+            r = requests.get(url, timeout=3)
+            if r.status_code == 200:
+                return True
+            if not reported:
+                _say(f"GET {url} answered {r.status_code}: {r.text[:300]}")
+                reported = True
+        except requests.RequestException:
+            pass
+        stop.wait(0.3)
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=int(os.environ.get("BETWATCH_API_PORT", "8000")))
+    p.add_argument("--moto-port", type=int, default=int(os.environ.get("BETWATCH_MOTO_PORT", "5000")))
+    p.add_argument("--stage", default="local")
+    p.add_argument("--ready-file", type=Path, help="touched once GET /health answers 200")
+    p.add_argument("--health-timeout", type=float, default=180.0)
+    args = p.parse_args(argv)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        _say(f"{signal.Signals(signum).name}: stopping")
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    LOCAL.mkdir(exist_ok=True)
+    if args.ready_file:
+        args.ready_file.unlink(missing_ok=True)
+
+    moto: Any = None
+    chalice: subprocess.Popen[Any] | None = None
+    runner_thread: threading.Thread | None = None
+    try:
+        # 1. The AWS endpoint.
+        env_file: dict[str, str] = {}
+        if os.environ.get("AWS_ENDPOINT_URL"):
+            endpoint = os.environ["AWS_ENDPOINT_URL"]
+            os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+            _say(f"using AWS_ENDPOINT_URL={endpoint}")
+        else:
+            from local.moto_server import MotoServer
+
+            moto = MotoServer("127.0.0.1", args.moto_port).start()
+            moto.wait_ready()
+            endpoint = moto.endpoint
+            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+                os.environ.pop(name, None)
+            os.environ.update(
+                AWS_ENDPOINT_URL=endpoint,
+                AWS_ACCESS_KEY_ID="testing",
+                AWS_SECRET_ACCESS_KEY="testing",
+                AWS_DEFAULT_REGION=REGION,
+                AWS_REGION=REGION,
+            )
+            env_file.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+            _say(f"embedded AWS (moto) at {endpoint}")
+        env_file.update(AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION=os.environ["AWS_DEFAULT_REGION"])
+
+        from chalicelib import aws, config
+
+        aws.reset()
+        config.reset()
+
+        # 2. Resources, env, secrets.
+        from local.provision import provision
+
+        env = provision(args.stage)
+        os.environ.update(env)
+        os.environ["BETWATCH_JWT_SECRET"] = _jwt_secret()
+        schedule_seconds = os.environ.setdefault("BETWATCH_LOCAL_SCHEDULE_SECONDS", DEFAULT_SCHEDULE_SECONDS)
+        config.reset()
+        api_url = f"http://{args.host}:{args.port}"
+        env_file.update(env)
+        env_file["BETWATCH_API"] = api_url
+        (LOCAL / "env").write_text("".join(f"{k}={v}\n" for k, v in sorted(env_file.items())))
+
+        from chalicelib.auth import create_api_key
+
+        key_path = LOCAL / "admin.key"
+        _write_private(key_path, create_api_key(name="local-admin", role="admin") + "\n")
+
+        # 3. The API.
+        chalice = subprocess.Popen(
+            [
+                _chalice_bin(),
+                "local",
+                "--host",
+                args.host,
+                "--port",
+                str(args.port),
+                "--stage",
+                args.stage,
+                "--no-autoreload",
+            ],
+            cwd=ROOT,
+            env=dict(os.environ),
+            start_new_session=True,  # we stop it ourselves, after the runner
+        )
+
+        # 4. Lambda's event sources.
+        from local.handlers import resolve_handlers
+        from local.runner import EventRunner
+
+        queue_handlers, schedule_handlers = resolve_handlers()
+        for name, h in {**queue_handlers, **schedule_handlers}.items():
+            try:
+                h.resolve()
+            except Exception as e:  # noqa: BLE001 - reported, and again on each invocation
+                _say(f"handler for {name} ({h.spec}) not importable: {type(e).__name__}: {e}")
+        runner = EventRunner(dict(os.environ), aws.client("sqs"), queue_handlers, schedule_handlers)
+        runner_thread = threading.Thread(target=runner.run_forever, args=(stop,), name="event-runner", daemon=True)
+        runner_thread.start()
+
+        # 5. Ready.
+        if _wait_health(f"{api_url}/health", stop, chalice, args.health_timeout):
+            if args.ready_file:
+                args.ready_file.parent.mkdir(parents=True, exist_ok=True)
+                args.ready_file.touch()
+            sys.stderr.write(
+                "\n"
+                f"  betwatch is running\n"
+                f"  API            {api_url}   (docs: {api_url}/docs)\n"
+                f"  AWS endpoint   {endpoint}\n"
+                f"  admin API key  {key_path}   (header: X-Api-Key)\n"
+                f"  env            {LOCAL / 'env'}\n"
+                f"  schedules      every {schedule_seconds}s\n"
+                "  Ctrl-C to stop\n\n"
+            )
+            sys.stderr.flush()
+        elif not stop.is_set():
+            _say(f"the API did not answer GET /health with 200 (chalice exit code {chalice.poll()})")
+            if chalice.poll() is not None:
+                return 1
+
+        while not stop.is_set():
+            if chalice.poll() is not None:
+                _say(f"chalice local exited with {chalice.returncode}; stopping")
+                return 1
+            stop.wait(0.5)
+        return 0
+    finally:
+        stop.set()
+        if runner_thread is not None:
+            runner_thread.join(timeout=10)
+        if chalice is not None and chalice.poll() is None:
+            chalice.terminate()
+            try:
+                chalice.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                chalice.kill()
+                chalice.wait()
+        if moto is not None:
+            moto.stop()
+        if args.ready_file:
+            args.ready_file.unlink(missing_ok=True)
+        _say("stopped")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Test helpers: an API client with credentials, and valid bet bodies to vary."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalice.test import Client
+
+JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
+
+
+def bet_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "customer_id": "C100",
+        "shop_id": "S01",
+        "channel": "retail",
+        "stake": "20.00",
+        "currency": "GBP",
+        "bet_type": "single",
+        "selections": [{"event": "14:30 Cheltenham", "market": "win", "selection": "Desert Orchid", "price": "5/2"}],
+        "sport": "horse_racing",
+        "placed_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+class Api:
+    """chalice.test.Client with the roles' credentials ready."""
+
+    def __init__(self, client: Client, admin_key: str, ingest_key: str, staff_token: str):
+        self.c, self.admin_key, self.ingest_key, self.staff_token = client, admin_key, ingest_key, staff_token
+
+    def ingest(self) -> dict[str, str]:
+        return {"x-api-key": self.ingest_key, "content-type": "application/json"}
+
+    def staff(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.staff_token}"}
+
+    def post(self, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+        raw = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        return self.c.http.post(path, body=raw, headers={**self.ingest(), **(headers or {})})
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        return self.c.http.get(path, headers=headers if headers is not None else self.staff())
+
+
+def make_api(client: Client) -> Api:
+    from chalicelib import auth
+
+    admin = auth.create_api_key("test-admin", "admin")
+    ingest = auth.create_api_key("test-till", "ingest")
+    auth.create_user("alice", "correct horse battery", "staff")
+    r = client.http.post(
+        "/auth/login",
+        body=json.dumps({"username": "alice", "password": "correct horse battery"}),
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 200, r.body
+    return Api(client, admin, ingest, r.json_body["access_token"])

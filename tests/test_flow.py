@@ -1,0 +1,128 @@
+"""The whole flow in-process: POST /bets -> slip upload -> S3 notification -> SQS -> slip function
+-> clustering queue -> Chalice consumer -> scheduled rules -> SNS, driven by the local event runner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.helpers import JWT_SECRET, Api, bet_body, make_api
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def system(provisioned: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, Any]]:
+    from chalicelib import auth, config, slips
+    from local.handlers import resolve_handlers
+    from local.runner import EventRunner
+
+    monkeypatch.setenv("BETWATCH_JWT_SECRET", JWT_SECRET)
+    config.reset()
+    auth.clear_cache()
+    slips._urls.clear()
+    import app as app_module
+    from chalicelib import aws
+
+    queue_handlers, schedule_handlers = resolve_handlers()
+    runner = EventRunner(dict(provisioned), aws.client("sqs"), queue_handlers, schedule_handlers)
+    with Client(app_module.app) as client:
+        yield make_api(client), runner
+
+
+def _upload(api: Api, bet_id: str, data: bytes) -> str:
+    from chalicelib import aws
+    from chalicelib.config import settings
+
+    post = api.post(f"/bets/{bet_id}/slip", {"content_type": "image/jpeg"}).json_body
+    # moto intercepts boto3, not form POSTs: put the object where the presigned POST would.
+    aws.client("s3").put_object(
+        Bucket=settings().bucket("slips"), Key=post["object_key"], Body=data, ContentType="image/jpeg"
+    )
+    return str(post["object_key"])
+
+
+def _sns_published() -> list[tuple[Any, ...]]:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sns.models import sns_backends
+
+    from chalicelib.config import settings
+
+    topic = sns_backends[DEFAULT_ACCOUNT_ID]["eu-west-2"].topics[settings().topic_arn("alerts")]
+    return list(topic.sent_notifications)
+
+
+def test_bets_slips_writers_rules_and_alerts(system: tuple[Api, Any]) -> None:
+    from local.slipgen import make_slip
+
+    api, runner = system
+    now = datetime.now(UTC)
+    anon: dict[int, list[str]] = {1: [], 2: []}
+    for i, (writer, stake, customer) in enumerate(
+        [(1, "200.00", None), (2, "5.00", "C7"), (1, "180.00", None), (2, "4.00", None), (1, "150.00", None)]
+    ):
+        r = api.post(
+            "/bets", bet_body(customer_id=customer, stake=stake, placed_at=(now - timedelta(hours=5 - i)).isoformat())
+        )
+        assert r.status_code == 201, r.body
+        anon[writer].append(r.json_body["bet_id"])
+        _upload(api, r.json_body["bet_id"], make_slip(writer_seed=writer, slip_seed=i))
+    bad = api.post("/bets", bet_body(customer_id=None, stake="1.00")).json_body["bet_id"]
+    _upload(api, bad, b"GIF89a not really an image" * 100)
+    for i, stake in enumerate(["300.00", "250.00"]):  # an account customer over £500 in 24 h
+        api.post("/bets", bet_body(customer_id="C9", stake=stake, placed_at=(now - timedelta(hours=3 - i)).isoformat()))
+
+    handled = runner.drain(timeout_s=60)
+    assert handled >= 12  # 6 uploads, then 5 clustering messages (plus any S3 test event)
+
+    status = {b: api.get(f"/bets/{b}/slip").json_body for ids in anon.values() for b in ids}
+    assert all(s["status"] == "clustered" for s in status.values()), status
+    writers = {w: {status[b]["writer_id"] for b in ids} for w, ids in anon.items()}
+    assert len(writers[1]) == 1 and len(writers[2]) == 1 and writers[1] != writers[2], writers
+    rejected = api.get(f"/bets/{bad}/slip").json_body
+    assert rejected["status"] == "rejected" and "image" in rejected["reason"]
+
+    w1, w2 = next(iter(writers[1])), next(iter(writers[2]))
+    view = api.get(f"/writers/{w1}").json_body
+    assert view["windows"]["24h"] == {"bets": 3, "stake_minor": 53_000} and len(view["slips"]) == 3
+    assert api.get(f"/writers/{w2}").json_body["linked"] == ["C7"]
+    assert w2 in api.get("/customers/C7").json_body["linked"]
+
+    runner.fire("evaluate-rules", now)
+    subjects = {a["subject"] for a in api.get("/alerts").json_body["alerts"]}
+    assert subjects == {f"WRITER#{w1}", "CUST#C9"}
+    sent = _sns_published()
+    assert len(sent) == 2 and all(json.loads(m[1])["sms"].startswith("betwatch HIGH") for m in sent)
+
+    # At least once: the same schedule event again, and the same S3 object again, change nothing.
+    runner.fire("evaluate-rules", now)
+    runner.fire("evaluate-rules", now + timedelta(minutes=5))
+    assert len(_sns_published()) == 2 and len(api.get("/alerts").json_body["alerts"]) == 2
+
+
+def test_same_object_twice_gives_one_record_and_one_assignment(system: tuple[Api, Any]) -> None:
+    from chalicelib import aws, slips
+    from chalicelib.config import settings
+    from functions.slip_scoring.handler import process_object
+    from local.slipgen import make_slip
+
+    api, runner = system
+    bet_id = api.post("/bets", bet_body(customer_id=None)).json_body["bet_id"]
+    key = _upload(api, bet_id, make_slip(writer_seed=3, slip_seed=1))
+    ref = slips.S3ObjectRef(bucket=settings().bucket("slips"), key=key, size=0)
+    runner.drain(timeout_s=30)
+    first = api.get(f"/bets/{bet_id}/slip").json_body
+    assert first["status"] == "clustered"
+    assert process_object(ref) == "duplicate"  # a redelivered notification
+    # and a redelivered clustering message
+    msg = slips.ClusteringMessage(bet_id=bet_id, object_key=key, embedding=[0.5] * 8, model_version="x")
+    aws.client("sqs").send_message(QueueUrl=runner.queue_url("slip-clustering"), MessageBody=msg.model_dump_json())
+    runner.drain(timeout_s=30)
+    assert api.get(f"/bets/{bet_id}/slip").json_body["writer_id"] == first["writer_id"]
+    writer = api.get(f"/writers/{first['writer_id']}").json_body
+    assert writer["slips"] == [bet_id] and writer["bets_total"] == 1

@@ -1,0 +1,1 @@
+"""Offline training of the handwriting (writer-identification) model for slip scoring."""
