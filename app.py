@@ -145,7 +145,7 @@ def get_writer(ctx: Ctx, writer_id: str) -> Response:
     ),
 )
 def list_alerts(ctx: Ctx) -> Response:
-    q = ctx.request.query_params or {}
+    q: dict[str, str] = dict(ctx.request.query_params or {})
     days, limit = _int_param(q, "days", 7, 1, 31), _int_param(q, "limit", 100, 1, 500)
     return json_response(views.AlertList(alerts=alerts.recent(days=days, limit=limit)))
 

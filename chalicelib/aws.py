@@ -12,6 +12,17 @@ from typing import Any
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
 _resources: dict[str, Any] = {}
+_session: Any = None
+
+
+def _boto_session() -> Any:
+    # One session per process: creating one loads botocore's data files, which is slow.
+    global _session
+    if _session is None:
+        import boto3  # deferred: keeps import of the app cheap on cold start
+
+        _session = boto3.session.Session()
+    return _session
 
 
 def client(service: str) -> Any:
@@ -21,9 +32,7 @@ def client(service: str) -> Any:
         with _lock:
             c = _clients.get(service)
             if c is None:
-                import boto3  # deferred: keeps import of the app cheap on cold start
-
-                c = _clients[service] = boto3.session.Session().client(service)
+                c = _clients[service] = _boto_session().client(service)
     return c
 
 
@@ -34,9 +43,7 @@ def dynamodb_table(name: str) -> Any:
         with _lock:
             t = _resources.get(name)
             if t is None:
-                import boto3
-
-                t = _resources[name] = boto3.session.Session().resource("dynamodb").Table(name)
+                t = _resources[name] = _boto_session().resource("dynamodb").Table(name)
     return t
 
 
@@ -47,6 +54,8 @@ def inject(service: str, obj: Any) -> None:
 
 def reset() -> None:
     """Drop every cached client, e.g. after the endpoint or credentials change."""
+    global _session
     with _lock:
         _clients.clear()
         _resources.clear()
+        _session = None

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 APP = "betwatch"
 
 
+def _env(logical: str) -> str:
+    # Lambda allows only [A-Za-z0-9_] in variable names.
+    return logical.upper().replace("-", "_")
+
+
 @dataclass(frozen=True)
 class Index:
     name: str
@@ -32,7 +37,7 @@ class Table:
 
     @property
     def env_var(self) -> str:
-        return f"BETWATCH_TABLE_{self.logical.upper()}"
+        return f"BETWATCH_TABLE_{_env(self.logical)}"
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,7 @@ class Queue:
 
     @property
     def env_var(self) -> str:
-        return f"BETWATCH_QUEUE_{self.logical.upper()}"
+        return f"BETWATCH_QUEUE_{_env(self.logical)}"
 
     @property
     def dlq_logical(self) -> str:
@@ -67,7 +72,7 @@ class Bucket:
 
     @property
     def env_var(self) -> str:
-        return f"BETWATCH_BUCKET_{self.logical.upper()}"
+        return f"BETWATCH_BUCKET_{_env(self.logical)}"
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ class Topic:
 
     @property
     def env_var(self) -> str:
-        return f"BETWATCH_TOPIC_{self.logical.upper()}"
+        return f"BETWATCH_TOPIC_{_env(self.logical)}"
 
 
 @dataclass(frozen=True)

@@ -78,9 +78,7 @@ def load() -> None:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
-        sess = ort.InferenceSession(
-            str(MODEL_PATH), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        sess = ort.InferenceSession(str(MODEL_PATH), sess_options=opts, providers=["CPUExecutionProvider"])
         inp = sess.get_inputs()[0]
         if inp.shape[-1] != N_FEATURES:
             raise RuntimeError(f"risk.onnx takes {inp.shape[-1]} features, expected {N_FEATURES}")
@@ -131,8 +129,7 @@ def signals(bet: BetIn, history: History) -> list[str]:
         ratio = stake / avg
         if ratio >= STAKE_VS_AVG and stake >= LARGE_STAKE_MINOR // 5:
             out.append(
-                f"stake {format_minor(stake, cur)} is {ratio:.0f}× the 30-day average "
-                f"({format_minor(round(avg), cur)})"
+                f"stake {format_minor(stake, cur)} is {ratio:.0f}× the 30-day average ({format_minor(round(avg), cur)})"
             )
     elif history.bets_30d == 0 and stake >= LARGE_STAKE_MINOR:
         out.append(f"stake {format_minor(stake, cur)} with no betting in the previous 30 days")
@@ -140,8 +137,7 @@ def signals(bet: BetIn, history: History) -> list[str]:
         out.append(f"{format_minor(history.stake_24h_minor, cur)} staked in the previous 24 h")
     if bet.customer_id is None and bet.channel == Channel.retail and stake > ANON_RETAIL_STAKE_MINOR:
         out.append(
-            f"anonymous retail stake {format_minor(stake, cur)} "
-            f"(over {format_minor(ANON_RETAIL_STAKE_MINOR, cur)})"
+            f"anonymous retail stake {format_minor(stake, cur)} (over {format_minor(ANON_RETAIL_STAKE_MINOR, cur)})"
         )
     if just_below_threshold(stake) and stake >= LARGE_STAKE_MINOR * 9 // 10:
         out.append(f"stake {format_minor(stake, cur)} is just under a round threshold")

@@ -52,12 +52,8 @@ RISKY = {name for name, _, risky in ARCHETYPES if risky}
 
 # Hour-of-day weights (UTC).
 _H = np.arange(24)
-HOURS_EVENING = np.where((_H >= 11) & (_H <= 22), 1.0, 0.05) + np.where(
-    (_H >= 17) & (_H <= 21), 1.5, 0.0
-)
-HOURS_SHOP = np.where((_H >= 8) & (_H <= 21), 1.0, 0.0) + np.where(
-    (_H >= 12) & (_H <= 16), 1.0, 0.0
-)
+HOURS_EVENING = np.where((_H >= 11) & (_H <= 22), 1.0, 0.05) + np.where((_H >= 17) & (_H <= 21), 1.5, 0.0)
+HOURS_SHOP = np.where((_H >= 8) & (_H <= 21), 1.0, 0.0) + np.where((_H >= 12) & (_H <= 16), 1.0, 0.0)
 HOURS_NIGHT = np.where(_H <= 5, 2.0, 0.0) + np.where(_H >= 20, 1.5, 0.2)
 
 
@@ -306,7 +302,10 @@ def _problem_gambling(sim: Sim, p: Person) -> list[Spec]:
     rng = sim.rng
     onset = rng.uniform(5, 25)
     median0 = rng.lognormal(np.log(8), 0.6)
-    out = [_ordinary(sim, t, RECREATIONAL_TYPES, median0) for t in sim.times(rng.uniform(0.2, 1.0), HOURS_EVENING, 0, onset)]
+    out = [
+        _ordinary(sim, t, RECREATIONAL_TYPES, median0)
+        for t in sim.times(rng.uniform(0.2, 1.0), HOURS_EVENING, 0, onset)
+    ]
     growth = rng.uniform(0.03, 0.10)  # per day after onset
     day = onset
     while day < DAYS:
@@ -338,7 +337,15 @@ def _bonus_abuse(sim: Sim, p: Person) -> list[Spec]:
     for t in sim.times(rng.uniform(2, 7), HOURS_EVENING + HOURS_NIGHT * 0.3, start, min(DAYS, start + span)):
         r = rng.random()
         if r < 0.8:
-            bt = [BetType.lucky15, BetType.heinz, BetType.yankee, BetType.accumulator, BetType.lucky31, BetType.super_heinz, BetType.goliath][int(rng.integers(0, 7))]
+            bt = [
+                BetType.lucky15,
+                BetType.heinz,
+                BetType.yankee,
+                BetType.accumulator,
+                BetType.lucky31,
+                BetType.super_heinz,
+                BetType.goliath,
+            ][int(rng.integers(0, 7))]
             unit = float(rng.choice([0.05, 0.1, 0.1, 0.2, 0.25, 0.5, 1.0]))
             stake, odds = _unit_bet(sim, bt, unit, 3.5)
             out.append(Spec(t, max(stake, 0.1), bt, odds, 1))
@@ -380,11 +387,27 @@ def _person(sim: Sim, i: int, arch: str, n_shops: int) -> Person:
     if arch == "money_laundering":
         anon = rng.random() < 0.6
         if anon or rng.random() < 0.6:
-            return Person(arch, None if anon else cid, [Channel.retail], shops(int(rng.integers(2, 6))), [], linked=rng.random() < 0.5, no_device_p=1.0)
+            return Person(
+                arch,
+                None if anon else cid,
+                [Channel.retail],
+                shops(int(rng.integers(2, 6))),
+                [],
+                linked=rng.random() < 0.5,
+                no_device_p=1.0,
+            )
         return Person(arch, cid, [Channel.online], [], [sim.new_device()], no_device_p=0.2)
     if arch == "structuring":
         anon = rng.random() < 0.7
-        return Person(arch, None if anon else cid, [Channel.retail], shops(int(rng.integers(3, 7))), [], linked=rng.random() < 0.5, no_device_p=1.0)
+        return Person(
+            arch,
+            None if anon else cid,
+            [Channel.retail],
+            shops(int(rng.integers(3, 7))),
+            [],
+            linked=rng.random() < 0.5,
+            no_device_p=1.0,
+        )
     if arch == "problem_gambling":
         ch = [Channel.online] if rng.random() < 0.85 else [Channel.sms]
         return Person(arch, cid, ch, [], [sim.new_device()], no_device_p=0.03)

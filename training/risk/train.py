@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 import onnxruntime as ort
-import sklearn
 import skl2onnx
+import sklearn
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -70,8 +70,8 @@ def metrics(y: np.ndarray, p: np.ndarray, archetypes: np.ndarray, groups: np.nda
     score = np.rint(100 * p).astype(int)
     levels = level_of(score)
     out: dict[str, Any] = {
-        "bets": int(len(y)),
-        "customers": int(len(np.unique(groups))),
+        "bets": len(y),
+        "customers": len(np.unique(groups)),
         "positives": int(y.sum()),
         "base_rate": round(float(y.mean()), 4),
         "roc_auc": round(float(roc_auc_score(y, p)), 4),
@@ -125,6 +125,7 @@ def to_onnx(clf: HistGradientBoostingClassifier) -> bytes:
         target_opset={"": TARGET_OPSET, "ai.onnx.ml": 3},
     )
     onx.doc_string = "betwatch bet risk model (synthetic training data)"
+    onx.graph.name = "betwatch_risk"  # skl2onnx picks a random name; fixed for reproducible bytes
     return bytes(onx.SerializeToString())
 
 
@@ -213,7 +214,9 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "risk.onnx").write_bytes(model)
     (args.out / "risk.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(json.dumps(test_metrics, indent=2))
-    print(f"wrote {args.out / 'risk.onnx'} ({len(model) / 1024:.0f} KiB) and risk.json in {time.perf_counter() - t0:.1f}s")
+    print(
+        f"wrote {args.out / 'risk.onnx'} ({len(model) / 1024:.0f} KiB) and risk.json in {time.perf_counter() - t0:.1f}s"
+    )
 
 
 if __name__ == "__main__":
