@@ -54,8 +54,10 @@ def assign(msg: slips.ClusteringMessage, writers: list[WriterCentroid]) -> tuple
         raise StaleSlip(msg.bet_id)
     bet = found[0]
     emb = np.asarray(msg.embedding, dtype=np.float32)
-    writer_id, similarity = writer_matching.match(emb, writers)
+    writer_id, best = writer_matching.match(emb, writers)
     is_new = writer_id is None
+    # Similarity of the slip to the writer it joined; a new writer's first slip is its centroid.
+    similarity = 1.0 if is_new else best
     if is_new:
         current = WriterCentroid(writer_id=new_writer_id(), centroid=emb / (np.linalg.norm(emb) or 1.0), n=0)
     else:
