@@ -162,7 +162,7 @@ def describe_stake(subject: str, total: int, threshold: int, bets: int, hours: i
     who = f"customer {ident}" if kind == "CUST" else f"anonymous writer {ident}"
     title = f"{who} staked {format_minor(total, currency)} in {hours} h"
     detail = (
-        f"{who.capitalize()} placed {bets} bets totalling {format_minor(total, currency)} in the last "
+        f"{who[0].upper() + who[1:]} placed {bets} bets totalling {format_minor(total, currency)} in the last "
         f"{hours} hours, over the {format_minor(threshold, currency)} threshold."
     )
     return title, detail

@@ -27,11 +27,17 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
     return int(scaled)
 
 
+SYMBOL = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
 def format_minor(minor: int, currency: str) -> str:
+    """For people: '£1,250.00'."""
     exp = MINOR_EXPONENT[currency]
     sign = "-" if minor < 0 else ""
     whole, frac = divmod(abs(minor), 10**exp)
-    return f"{sign}{whole}.{frac:0{exp}d} {currency}" if exp else f"{sign}{whole} {currency}"
+    amount = f"{whole:,}.{frac:0{exp}d}" if exp else f"{whole:,}"
+    symbol = SYMBOL.get(currency)
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
 
 
 def parse_odds(raw: object) -> Decimal | None:

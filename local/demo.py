@@ -138,6 +138,7 @@ def main() -> int:
 
     step("Retail: anonymous customers hand in slips at shop S01; one account customer too")
     slips_by_writer: dict[int, list[str]] = defaultdict(list)
+    placed_slips: list[str] = []
     plan = [
         (11, "150.00", None),
         (12, "4.00", None),
@@ -153,6 +154,7 @@ def main() -> int:
         b = bet(till, day[8 + n], stake, customer, "retail", shop_id="S01")
         upload_slip(till, b["bet_id"], make_slip(writer_seed=writer, slip_seed=n), "image/jpeg")
         slips_by_writer[writer].append(b["bet_id"])
+        placed_slips.append(b["bet_id"])
     junk = bet(till, day[19], "2.00", None, "retail", shop_id="S01")
     upload_slip(till, junk["bet_id"], b"%PDF-1.4 this is not a slip image" * 64, "image/jpeg")
 
@@ -173,9 +175,10 @@ def main() -> int:
     writer_view = staff.call("GET", f"/writers/{heavy_writer}")
     day_stake = writer_view["windows"]["24h"]["stake_minor"] / 100
     print(f"  writer {heavy_writer}: {len(writer_view['slips'])} slips, £{day_stake:.2f} in 24 h")
-    linked_writer = writer_of[slips_by_writer[12][0]]
+    customer_slip = next(b for b, (_, _, c) in zip(placed_slips, plan, strict=True) if c)
+    linked_writer = writer_of[customer_slip]
     linked = staff.call("GET", f"/writers/{linked_writer}")["linked"]
-    print(f"  writer {linked_writer} (hand #12) linked customers: {linked}")
+    print(f"  writer {linked_writer} of customer C-{run}-2001's slip: linked customers {linked}")
     if f"C-{run}-2001" not in linked:
         raise Fail("the writer of the account customer's slip is not linked to that customer")
 

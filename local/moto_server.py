@@ -96,6 +96,17 @@ def _plain_attributes(attrs: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _for_protocol(message: str, protocol: str) -> str:
+    """What a subscriber of `protocol` receives from a MessageStructure=json publish."""
+    try:
+        parsed = json.loads(message)
+    except ValueError:
+        return message
+    if isinstance(parsed, dict) and "default" in parsed:
+        return str(parsed.get(protocol, parsed["default"]))
+    return message
+
+
 def sns_deliveries(endpoint: str, topic_arn: str | None = None) -> list[dict[str, Any]]:
     """What email and SMS subscribers received, in publish order per subscription.
 
@@ -132,7 +143,7 @@ def sns_deliveries(endpoint: str, topic_arn: str | None = None) -> list[dict[str
                     "protocol": sub["protocol"],
                     "endpoint": sub.get("endpoint"),
                     "subject": subject,
-                    "message": message,
+                    "message": _for_protocol(message, sub.get("protocol", "")),
                     "attributes": _plain_attributes(message_attributes),
                     "topic_arn": sub.get("topic_arn"),
                     "message_id": message_id,
