@@ -155,7 +155,7 @@ def test_high_risk_pattern_scores_above_recreational() -> None:
     assert calm.recommendation == "accept"
     text = " | ".join(risky.signals)
     assert "anonymous retail stake £5,000.00" in text
-    assert "20000.00 GBP staked in the previous 24 h" in text
+    assert "£20,000.00 staked in the previous 24 h" in text
     assert "bet struck at 03:05 UTC" in text
     assert "odds-on price (1.33) with a large stake" in text
 
