@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 # Lambda's runtime is python3.12: build the venv with it when the machine has it.
 PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.12 python3; do \
   if $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then echo $$p; break; fi; done)
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: venv test lint typecheck unit run demo train train-risk train-handwriting evaluate-slips bench clean
+.PHONY: venv test lint unit run demo train train-risk train-handwriting evaluate-slips bench synth infra-check clean
 
 venv: $(STAMP)
 
@@ -49,5 +49,19 @@ bench: venv
 	$(PY) bench/bench_risk.py
 	$(PY) bench/bench_slip.py
 
+# AWS deployment (CDK): synthesize both stages, then cfn-lint and checkov on the templates.
+INFRA_ENV := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+infra/node_modules: infra/package-lock.json
+	cd infra && npm ci --silent
+
+infra/.venv-lint: infra/requirements-lint.txt
+	$(PYTHON) -m venv infra/.venv-lint && infra/.venv-lint/bin/pip install -q -r infra/requirements-lint.txt
+
+synth: venv infra/node_modules
+	cd infra && $(INFRA_ENV) npx cdk synth --quiet $(CDK_ARGS)
+
+infra-check: synth infra/.venv-lint
+	cd infra && .venv-lint/bin/cfn-lint && .venv-lint/bin/checkov --config-file .checkov.yaml
+
 clean:
-	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache infra/cdk.out infra/chalice.out
