@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.1
   if $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then echo $$p; break; fi; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: venv test lint unit run demo train train-risk train-handwriting evaluate-slips bench synth infra-check clean
+.PHONY: venv test lint unit run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes clean
 
 venv: $(STAMP)
 
@@ -48,6 +48,13 @@ evaluate-slips: venv
 bench: venv
 	$(PY) bench/bench_risk.py
 	$(PY) bench/bench_slip.py
+
+# Lambda layers (python3.12, x86_64 + arm64) and the 250 MB size check (also run by `make test`).
+layers: venv
+	$(PY) layers/build.py --arch all --out layers/dist
+
+check-sizes: venv
+	$(PY) layers/check_sizes.py
 
 # AWS deployment (CDK): synthesize both stages, then cfn-lint and checkov on the templates.
 INFRA_ENV := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
