@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.1
   if $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then echo $$p; break; fi; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: venv test lint unit run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes clean
+.PHONY: venv test lint unit run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes localstack-venv test-localstack clean
 
 venv: $(STAMP)
 
@@ -19,7 +19,7 @@ $(STAMP):
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy app.py chalicelib functions local
+	$(VENV)/bin/mypy app.py chalicelib functions local tests_localstack
 
 unit: venv
 	$(PY) -m pytest
@@ -49,6 +49,13 @@ bench: venv
 	$(PY) bench/bench_risk.py
 	$(PY) bench/bench_slip.py
 
+localstack-venv: venv
+	$(PY) -m local.localstack install
+
+# The flow on LocalStack (S3, SQS, SNS, SES, EventBridge; no Docker) with DynamoDB on moto (~75 s).
+test-localstack: localstack-venv
+	$(PY) -m pytest tests_localstack -q
+
 # Lambda layers (python3.12, x86_64 + arm64) and the 250 MB size check (also run by `make test`).
 layers: venv
 	$(PY) layers/build.py --arch all --out layers/dist
@@ -71,4 +78,4 @@ infra-check: synth infra/.venv-lint
 	cd infra && .venv-lint/bin/cfn-lint && .venv-lint/bin/checkov --config-file .checkov.yaml
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache infra/cdk.out infra/chalice.out
+	rm -rf $(VENV) .venv-localstack .local .pytest_cache .mypy_cache .ruff_cache infra/cdk.out infra/chalice.out

@@ -101,6 +101,14 @@ class Schedule:
     rate_minutes: int
     handler: str  # Chalice handler name in app.py
     purpose: str = ""
+    # Off Lambda (moto, LocalStack) the rule's target is this SQS queue instead of the function:
+    # `local/provision.py` creates it and `local/runner.py` hands each event it receives to the
+    # handler. Not part of the AWS deployment, where the rule invokes the function directly.
+    local_queue: str = ""
+
+    @property
+    def local_queue_env_var(self) -> str:
+        return f"BETWATCH_SCHEDULE_QUEUE_{_env(self.logical)}"
 
 
 TABLES: tuple[Table, ...] = (
@@ -195,6 +203,7 @@ SCHEDULES: tuple[Schedule, ...] = (
         rate_minutes=5,
         handler="evaluate_rules",
         purpose="Evaluates threshold rules over rolling windows and publishes new alerts.",
+        local_queue="evaluate-rules-events",
     ),
 )
 

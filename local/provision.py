@@ -305,23 +305,66 @@ def _topic(sns: Any, t: Topic, name: str, overrides: dict[str, list[str] | None]
 # --- EventBridge ----------------------------------------------------------------------------------
 
 
-def _schedule(events: Any, s: Schedule, name: str) -> None:
-    """The rule exists for parity with AWS; locally `local/runner.py` fires it (no targets here)."""
-    unit = "minute" if s.rate_minutes == 1 else "minutes"
-    expression = f"rate({s.rate_minutes} {unit})"
+def _rate(minutes: int) -> str:
+    return f"rate({minutes} {'minute' if minutes == 1 else 'minutes'})"
+
+
+def _events_send_policy(queue_arn: str, rule_arn: str) -> str:
+    """Queue policy allowing EventBridge to deliver this rule's events."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "EventBridgeSchedule",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def _schedule(events: Any, sqs: Any, s: Schedule, name: str, stage: str, rate_minutes: int | None) -> dict[str, str]:
+    """The rule, and (when declared) its local target: an SQS queue that `local/runner.py` polls.
+
+    In AWS the rule invokes the handler's function (infra/); off Lambda the rule's real
+    "Scheduled Event" goes to `Schedule.local_queue`. Returns the env var naming that queue.
+    """
+    expression = _rate(rate_minutes or s.rate_minutes)
     try:
         current = events.describe_rule(Name=name)
     except ClientError as e:
         if _err(e) != "ResourceNotFoundException":
             raise
         current = {}
-    if current.get("ScheduleExpression") != expression:
-        events.put_rule(
+    rule_arn = current.get("Arn", "")
+    if current.get("ScheduleExpression") != expression or current.get("State") != "ENABLED":
+        rule_arn = events.put_rule(
             Name=name,
             ScheduleExpression=expression,
             State="ENABLED",
             Description=(s.purpose or s.handler)[:512],
-        )
+        )["RuleArn"]
+    if not s.local_queue:
+        return {}
+    queue_name = resources.physical_name(stage, s.local_queue)
+    # A missed tick is superseded by the next one: keep undelivered events for an hour only.
+    attributes = {"VisibilityTimeout": "300", "MessageRetentionPeriod": "3600"}
+    _, queue_arn = _queue(sqs, queue_name, attributes)
+    _queue(sqs, queue_name, {**attributes, "Policy": _events_send_policy(queue_arn, rule_arn)})
+    target_id = f"local-{s.local_queue}"[:64]
+    targets = events.list_targets_by_rule(Rule=name).get("Targets", [])
+    if [(t["Id"], t["Arn"]) for t in targets] != [(target_id, queue_arn)]:
+        stale = [t["Id"] for t in targets if (t["Id"], t["Arn"]) != (target_id, queue_arn)]
+        if stale:
+            events.remove_targets(Rule=name, Ids=stale)
+        events.put_targets(Rule=name, Targets=[{"Id": target_id, "Arn": queue_arn}])
+    return {s.local_queue_env_var: queue_name}
 
 
 # --- entry points ---------------------------------------------------------------------------------
@@ -331,11 +374,13 @@ def provision(
     stage: str = "local",
     alert_emails: list[str] | None = None,
     alert_phones: list[str] | None = None,
+    schedule_rate_minutes: int | None = None,
 ) -> dict[str, str]:
     """Create every declared resource for `stage`; returns the env vars the runtime needs.
 
     Email/SMS endpoints come from the arguments, else from each subscription's `endpoints_env`
-    variable, else from DEFAULT_ENDPOINTS.
+    variable, else from DEFAULT_ENDPOINTS. `schedule_rate_minutes` replaces every schedule's
+    declared rate (e.g. 1, so a test on LocalStack sees a real scheduled event within a minute).
     """
     overrides: dict[str, list[str] | None] = {"email": alert_emails, "sms": alert_phones}
     env: dict[str, str] = {"BETWATCH_STAGE": stage}
@@ -364,7 +409,11 @@ def provision(
 
     events = aws.client("events")
     for s in resources.SCHEDULES:
-        _schedule(events, s, resources.physical_name(stage, s.logical))
+        env.update(
+            _schedule(
+                events, aws.client("sqs"), s, resources.physical_name(stage, s.logical), stage, schedule_rate_minutes
+            )
+        )
 
     return env
 
@@ -374,8 +423,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--stage", default=os.environ.get("BETWATCH_STAGE", "local"))
     p.add_argument("--email", action="append", help="alert email endpoint (repeatable)")
     p.add_argument("--phone", action="append", help="alert SMS endpoint, E.164 (repeatable)")
+    p.add_argument("--schedule-minutes", type=int, help="rate of every schedule rule (default: as declared)")
     args = p.parse_args(argv)
-    env = provision(args.stage, alert_emails=args.email, alert_phones=args.phone)
+    env = provision(
+        args.stage, alert_emails=args.email, alert_phones=args.phone, schedule_rate_minutes=args.schedule_minutes
+    )
     for k, v in sorted(env.items()):
         sys.stdout.write(f"{k}={v}\n")
     return 0

@@ -11,12 +11,20 @@ event source mapping with ReportBatchItemFailures:
 
 Messages not deleted stay invisible until their visibility timeout expires and are then received
 again; after maxReceiveCount receives the queue's own RedrivePolicy moves them to the DLQ (the
-runner never moves messages itself). Schedules fire every `rate_minutes`, or every
-BETWATCH_LOCAL_SCHEDULE_SECONDS when set, with the EventBridge "Scheduled Event" payload.
+runner never moves messages itself).
+
+Schedules reach their handler two ways, both with the EventBridge "Scheduled Event" payload:
+
+* real EventBridge deliveries: a schedule declaring `local_queue` has its rule target that queue
+  (`local/provision.py`); the runner hands each event received there to the handler, as is, and
+  deletes it once the handler returns (LocalStack, whose rules fire; moto's never do);
+* the runner's own timer: every `rate_minutes`, or every BETWATCH_LOCAL_SCHEDULE_SECONDS when set
+  (`off` or `0` turns the timer off, leaving only real deliveries).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
@@ -93,11 +101,15 @@ class EventRunner:
         self.idle_sleep_s = idle_sleep_s
         self.log = log
         if schedule_seconds is None:
-            raw = env.get(SCHEDULE_SECONDS_ENV) or os.environ.get(SCHEDULE_SECONDS_ENV)
-            schedule_seconds = float(raw) if raw else None
-        self.schedule_seconds = schedule_seconds
+            raw = (env.get(SCHEDULE_SECONDS_ENV) or os.environ.get(SCHEDULE_SECONDS_ENV) or "").strip().lower()
+            schedule_seconds = (0.0 if raw == "off" else float(raw)) if raw else None
+        # None: each schedule's declared rate; <= 0: no timer (only events delivered by EventBridge).
+        self.timer = schedule_seconds is None or schedule_seconds > 0
+        self.schedule_seconds = schedule_seconds if self.timer else None
+        self._env = dict(env)
         self._urls: dict[str, str] = {}
         self._arns: dict[str, str] = {}
+        self._schedule_urls: dict[str, str | None] = {}
         self.invocations = 0
 
     # --- queues -----------------------------------------------------------------------------------
@@ -185,7 +197,8 @@ class EventRunner:
                 self.log(f"sqs {logical}: delete failed {f}")
 
     def poll_once(self, wait_time_s: int | None = None) -> int:
-        """One receive (and invocation, if anything arrived) per queue; returns messages handled."""
+        """One receive (and invocation, if anything arrived) per queue and per schedule queue;
+        returns messages handled."""
         wait = self.wait_time_s if wait_time_s is None else wait_time_s
         handled = 0
         for logical in self.queue_handlers:
@@ -193,7 +206,7 @@ class EventRunner:
             if messages:
                 self.invoke_queue(logical, messages)
                 handled += len(messages)
-        return handled
+        return handled + self.poll_schedules(wait_time_s=0)
 
     def pending(self) -> dict[str, int]:
         """Visible + in-flight + delayed messages per handled queue."""
@@ -237,29 +250,79 @@ class EventRunner:
 
     def fire(self, schedule_logical: str, now: datetime | None = None) -> Any:
         """Invoke a schedule's handler once with the EventBridge scheduled event; returns its result."""
-        s = next(s for s in resources.SCHEDULES if s.logical == schedule_logical)
-        handler = self.schedule_handlers[schedule_logical]
         account = self.account
         rule = lambda_events.rule_arn(
             self.settings.region, account, resources.physical_name(self.settings.stage, schedule_logical)
         )
         event = lambda_events.scheduled_event(rule, now or datetime.now(UTC), self.settings.region, account)
+        return self.invoke_schedule(schedule_logical, event)
+
+    def schedule_queue_url(self, schedule_logical: str) -> str | None:
+        """URL of the queue the schedule's rule delivers to, or None (not declared or not provisioned)."""
+        if schedule_logical in self._schedule_urls:
+            return self._schedule_urls[schedule_logical]
+        s = resources.schedule(schedule_logical)
+        url: str | None = None
+        if s.local_queue:
+            name = self._env.get(s.local_queue_env_var) or resources.physical_name(self.settings.stage, s.local_queue)
+            try:
+                url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            except Exception as e:  # noqa: BLE001 - provisioned before schedule queues existed: timer only
+                self.log(f"schedule {schedule_logical}: no event queue {name} ({type(e).__name__}); timer only")
+        self._schedule_urls[schedule_logical] = url
+        return url
+
+    def poll_schedules(self, wait_time_s: int = 0) -> int:
+        """Hand each EventBridge event waiting in a schedule queue to its handler; returns events handled.
+
+        An event is deleted once the handler returns; if it raises, the event is received again
+        after the queue's visibility timeout (EventBridge retries a failed invocation too).
+        """
+        handled = 0
+        for logical in self.schedule_handlers:
+            url = self.schedule_queue_url(logical)
+            if url is None:
+                continue
+            resp = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_time_s)
+            for m in resp.get("Messages", []):
+                handled += 1
+                try:
+                    event = json.loads(m["Body"])
+                except ValueError:
+                    self.log(f"schedule {logical}: dropping a message that is not an event: {m['Body'][:200]!r}")
+                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                    continue
+                try:
+                    self.invoke_schedule(logical, event, source="eventbridge")
+                except Exception:  # noqa: BLE001, S112 - logged by invoke_schedule; redelivered later
+                    continue
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return handled
+
+    def invoke_schedule(self, schedule_logical: str, event: dict[str, Any], source: str = "timer") -> Any:
+        """Invoke a schedule's handler with `event`; returns its result, raises its error."""
+        s = resources.schedule(schedule_logical)
+        handler = self.schedule_handlers[schedule_logical]
         started = time.monotonic()
         self.invocations += 1
         try:
             result = handler(event, self._context(s.handler, 300))
         except Exception as e:
-            self.log(f"schedule {schedule_logical}: error {type(e).__name__}: {e}")
+            self.log(f"schedule {schedule_logical} ({source}): error {type(e).__name__}: {e}")
             raise
-        self.log(f"schedule {schedule_logical}: ok {(time.monotonic() - started) * 1000:.0f}ms")
+        ms = (time.monotonic() - started) * 1000
+        self.log(f"schedule {schedule_logical} ({source}, event time {event.get('time')}): ok {ms:.0f}ms")
         return result
 
     # --- loop -------------------------------------------------------------------------------------
 
     def run_forever(self, stop: threading.Event) -> None:
         """Poll queues and fire schedules until `stop` is set."""
-        due = {s: time.monotonic() + self.period_s(s) for s in self.schedule_handlers}
-        periods = ", ".join(f"{s} every {self.period_s(s):g}s" for s in self.schedule_handlers) or "none"
+        due = {s: time.monotonic() + self.period_s(s) for s in self.schedule_handlers} if self.timer else {}
+        periods = ", ".join(f"{s} every {self.period_s(s):g}s" for s in due) or "none"
+        delivered = [s for s in self.schedule_handlers if self.schedule_queue_url(s)]
+        if delivered:
+            periods += f"; EventBridge deliveries for {sorted(delivered)}"
         self.log(f"polling {sorted(self.queue_handlers)}; schedules: {periods}")
         while not stop.is_set():
             try:

@@ -1,0 +1,203 @@
+"""The whole flow on LocalStack, with every AWS-side hop real:
+
+POST /bets (chalice.test.Client) -> presigned POST to LocalStack S3 (requests) -> LocalStack's own
+S3→SQS notification -> slip function -> clustering queue -> Chalice consumer -> an EventBridge rate
+rule firing on LocalStack, delivered to the schedule's SQS queue -> evaluate_rules -> SNS -> SMS
+(LocalStack's record), email (via SES) and SQS subscribers with the declared filter policies.
+DynamoDB is moto's server. The local runner plays only Lambda's part: polling the queues.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+from chalice.test import Client
+
+from chalicelib import resources
+from tests.helpers import JWT_SECRET, Api, bet_body, make_api
+from tests_localstack.conftest import EMAIL, PHONE, STAGE, Inbox
+
+SCHEDULE = resources.schedule("evaluate-rules")
+# One tick of LocalStack's rule scheduler is ~60 s; allow one full tick after the data is ready.
+SCHEDULE_WAIT_S = 75
+
+
+class Recording:
+    """Wraps a schedule handler: records each event it is invoked with."""
+
+    def __init__(self, handler: Callable[[dict[str, Any], Any], Any]) -> None:
+        self.handler = handler
+        self.events: list[dict[str, Any]] = []
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        self.events.append(event)
+        return self.handler(event, context)
+
+
+@pytest.fixture
+def system(provisioned: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, Any, Recording]]:
+    from chalicelib import auth, aws, config, slips
+    from local.handlers import resolve_handlers
+    from local.runner import EventRunner
+
+    monkeypatch.setenv("BETWATCH_JWT_SECRET", JWT_SECRET)
+    config.reset()
+    auth.clear_cache()
+    slips._urls.clear()
+    import app as app_module
+
+    queue_handlers, schedule_handlers = resolve_handlers()
+    recording = Recording(schedule_handlers[SCHEDULE.logical])
+    # schedule_seconds=0: no timer of the runner's own; the schedule runs only when EventBridge says.
+    runner = EventRunner(
+        dict(provisioned),
+        aws.client("sqs"),
+        queue_handlers,
+        {SCHEDULE.logical: recording},
+        wait_time_s=1,
+        schedule_seconds=0,
+    )
+    with Client(app_module.app, stage_name="local") as client:
+        yield make_api(client), runner, recording
+
+
+def _upload(api: Api, bet_id: str, data: bytes) -> None:
+    """The client's way: the presigned POST from the API, sent to LocalStack's S3 with requests."""
+    post = api.post(f"/bets/{bet_id}/slip", {"content_type": "image/jpeg"}).json_body
+    assert post["url"].startswith("http://127.0.0.1:"), post["url"]
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("slip.jpg", data, "image/jpeg")}, timeout=30)
+    assert r.status_code in (200, 201, 204), (r.status_code, r.text[:500])
+
+
+def _until(runner: Any, done: Callable[[], bool], timeout_s: float, what: str) -> float:
+    """Let the runner poll (as Lambda's event sources would) until `done()`; returns seconds waited."""
+    started = time.monotonic()
+    while not done():
+        if time.monotonic() - started > timeout_s:
+            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+        runner.poll_once(wait_time_s=1)
+    return time.monotonic() - started
+
+
+def _localstack_get(endpoint: str, path: str, **params: str) -> Any:
+    r = requests.get(f"{endpoint}{path}", params=params, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def _sms(endpoint: str, topic_arn: str) -> list[dict[str, Any]]:
+    """The SMS LocalStack 'sent' to PHONE (its record is per account and region)."""
+    _, _, _, region, account, _ = topic_arn.split(":")
+    got = _localstack_get(endpoint, "/_aws/sns/sms-messages", accountId=account, region=region, phoneNumber=PHONE)
+    out = []
+    for m in got["sms_messages"].get(PHONE, []):
+        text = m["Message"]  # LocalStack keeps the "sms" member of a MessageStructure=json publish as JSON
+        out.append({**m, "Message": json.loads(text) if text.startswith('"') else text})
+    return out
+
+
+def test_flow_on_localstack(
+    system: tuple[Api, Any, Recording],
+    provisioned: dict[str, str],
+    alert_inboxes: dict[str, Inbox],
+    localstack: Any,
+) -> None:
+    from chalicelib import aws
+    from local.slipgen import make_slip
+
+    api, runner, schedule = system
+    now = datetime.now(UTC)
+
+    # Bets: two anonymous writers with slips, one account customer over £500 in 24 h.
+    anon: dict[int, list[str]] = {1: [], 2: []}
+    slips_to_upload: list[tuple[str, bytes]] = []
+    for i, (writer, stake, customer) in enumerate(
+        [(1, "200.00", None), (2, "5.00", "C7"), (1, "180.00", None), (2, "4.00", None), (1, "150.00", None)]
+    ):
+        r = api.post(
+            "/bets", bet_body(customer_id=customer, stake=stake, placed_at=(now - timedelta(hours=5 - i)).isoformat())
+        )
+        assert r.status_code == 201, r.body
+        anon[writer].append(r.json_body["bet_id"])
+        slips_to_upload.append((r.json_body["bet_id"], make_slip(writer_seed=writer, slip_seed=i)))
+    bad = api.post("/bets", bet_body(customer_id=None, stake="1.00")).json_body["bet_id"]
+    slips_to_upload.append((bad, b"GIF89a not really an image" * 100))
+    for i, stake in enumerate(["300.00", "250.00"]):
+        r = api.post(
+            "/bets", bet_body(customer_id="C9", stake=stake, placed_at=(now - timedelta(hours=3 - i)).isoformat())
+        )
+        assert r.status_code == 201, r.body
+
+    # Slips: presigned POST to S3; LocalStack's notification feeds slip-uploads, then clustering.
+    for bet_id, data in slips_to_upload:
+        _upload(api, bet_id, data)
+    all_slips = [b for ids in anon.values() for b in ids]
+
+    def slips_final() -> bool:
+        st = [api.get(f"/bets/{b}/slip").json_body["status"] for b in [*all_slips, bad]]
+        return all(s in ("clustered", "rejected") for s in st)
+
+    _until(runner, slips_final, 120, "every slip clustered or rejected")
+    status = {b: api.get(f"/bets/{b}/slip").json_body for b in all_slips}
+    assert all(s["status"] == "clustered" for s in status.values()), status
+    writers = {w: {status[b]["writer_id"] for b in ids} for w, ids in anon.items()}
+    assert len(writers[1]) == 1 and len(writers[2]) == 1 and writers[1] != writers[2], writers
+    rejected = api.get(f"/bets/{bad}/slip").json_body
+    assert rejected["status"] == "rejected" and "image" in rejected["reason"]
+    w1, w2 = next(iter(writers[1])), next(iter(writers[2]))
+    assert api.get(f"/writers/{w1}").json_body["windows"]["24h"] == {"bets": 3, "stake_minor": 53_000}
+    assert api.get(f"/writers/{w2}").json_body["linked"] == ["C7"]
+
+    # The schedule: only LocalStack's rule drives it (the runner's timer is off).
+    data_ready = datetime.now(UTC).replace(microsecond=0)
+    wanted = {f"WRITER#{w1}", "CUST#C9"}
+
+    def alerted() -> bool:
+        fired_after = any(e["time"] >= data_ready.strftime("%Y-%m-%dT%H:%M:%SZ") for e in schedule.events)
+        return fired_after and {a["subject"] for a in api.get("/alerts").json_body["alerts"]} >= wanted
+
+    waited = _until(runner, alerted, SCHEDULE_WAIT_S, "a scheduled event from LocalStack raising the alerts")
+    print(f"\nscheduled event delivered {waited:.0f}s after the data was ready; {len(schedule.events)} so far")
+    event = schedule.events[-1]
+    rule = aws.client("events").describe_rule(Name=resources.physical_name(STAGE, SCHEDULE.logical))
+    assert rule["ScheduleExpression"] == "rate(1 minute)"
+    assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
+    assert event["resources"] == [rule["Arn"]] and event["detail"] == {}
+    assert event["region"] == "eu-west-2" and event["account"] == rule["Arn"].split(":")[4]
+    subjects = {a["subject"] for a in api.get("/alerts").json_body["alerts"]}
+    assert subjects == wanted
+
+    # SNS: SQS subscribers with each declared subscription's filter policy...
+    for inbox in alert_inboxes.values():
+
+        def two_arrived(inbox: Inbox = inbox) -> bool:
+            return len(inbox.collect()) >= 2
+
+        _until(runner, two_arrived, 20, "SNS → SQS deliveries")
+    email_like, sms_like = alert_inboxes["email"].messages, alert_inboxes["sms"].messages
+    assert len(email_like) == 2 and len(sms_like) == 2
+    for m in sms_like:
+        assert m["Type"] == "Notification" and m["TopicArn"] == provisioned["BETWATCH_TOPIC_ALERTS"]
+        assert m["MessageAttributes"]["severity"]["Value"] in ("high", "critical")
+    # ...LocalStack's record of the SMS it sent...
+    sms = _sms(localstack.endpoint, provisioned["BETWATCH_TOPIC_ALERTS"])
+    assert len(sms) == 2 and all(s["Message"].startswith("betwatch HIGH") for s in sms), sms
+    # ...and the emails SNS handed to SES.
+    emails = _localstack_get(localstack.endpoint, "/_aws/ses")["messages"]
+    to_staff = [e for e in emails if EMAIL in e["Destination"]["ToAddresses"]]
+    assert len(to_staff) == 2, emails
+
+    # At least once: the same EventBridge event delivered again raises and sends nothing new.
+    sqs = aws.client("sqs")
+    sqs.send_message(QueueUrl=runner.schedule_queue_url(SCHEDULE.logical), MessageBody=json.dumps(event))
+    before = len(schedule.events)
+    _until(runner, lambda: event in schedule.events[before:], 20, "the redelivered scheduled event")
+    assert len(api.get("/alerts").json_body["alerts"]) == 2
+    assert len(alert_inboxes["email"].collect(wait_s=2)) == 2
+    assert len(_sms(localstack.endpoint, provisioned["BETWATCH_TOPIC_ALERTS"])) == 2
