@@ -103,21 +103,59 @@ def draw_template(rng: np.random.Generator, w: int = PAGE_W, h: int = PAGE_H) ->
         fsz = 0.62 * s
         (tw, _), _ = cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, fsz, 1)
         yy = y1 - int((0.042 - 0.018 * i) * h)
-        cv2.putText(img, line, ((x0 + x1 - tw) // 2, yy), cv2.FONT_HERSHEY_SIMPLEX, fsz, ink, max(1, int(1.5 * s)), cv2.LINE_AA)
+        cv2.putText(
+            img, line, ((x0 + x1 - tw) // 2, yy), cv2.FONT_HERSHEY_SIMPLEX, fsz, ink, max(1, int(1.5 * s)), cv2.LINE_AA
+        )
     x0, y0, x1, y1 = _px(STAKE_BOX, w, h)
     cv2.rectangle(img, (x0, y0), (x1, y1), ink, lw, cv2.LINE_AA)
-    cv2.putText(img, "TOTAL STAKE", (x0 + int(0.3 * (x1 - x0)), y0 + int(0.2 * (y1 - y0))), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * s, ink, max(1, int(2 * s)), cv2.LINE_AA)
+    cv2.putText(
+        img,
+        "TOTAL STAKE",
+        (x0 + int(0.3 * (x1 - x0)), y0 + int(0.2 * (y1 - y0))),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.8 * s,
+        ink,
+        max(1, int(2 * s)),
+        cv2.LINE_AA,
+    )
     ym = y0 + int(0.62 * (y1 - y0))
-    cv2.putText(img, "L", (x0 + int(0.05 * (x1 - x0)), ym), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * s, ink, max(1, int(2 * s)), cv2.LINE_AA)
+    cv2.putText(
+        img,
+        "L",
+        (x0 + int(0.05 * (x1 - x0)), ym),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.8 * s,
+        ink,
+        max(1, int(2 * s)),
+        cv2.LINE_AA,
+    )
     cv2.putText(img, ":", ((x0 + x1) // 2, ym), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * s, ink, max(1, int(2 * s)), cv2.LINE_AA)
-    cv2.putText(img, "p", (x1 - int(0.08 * (x1 - x0)), ym), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * s, ink, max(1, int(2 * s)), cv2.LINE_AA)
+    cv2.putText(
+        img,
+        "p",
+        (x1 - int(0.08 * (x1 - x0)), ym),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.8 * s,
+        ink,
+        max(1, int(2 * s)),
+        cv2.LINE_AA,
+    )
     x0, y0, x1, y1 = _px(BARCODE, w, h)
     x = x0
     while x < x1:
         bw = int(rng.integers(1, 5) * max(1.0, 2 * s))
         cv2.rectangle(img, (x, y0), (min(x1, x + bw - 1), y1), ink, -1)
         x += bw + int(rng.integers(1, 4) * max(1.0, 2 * s))
-    cv2.putText(img, f"{int(rng.integers(10**6, 10**7))}", (x1 + int(10 * s), y1), cv2.FONT_HERSHEY_PLAIN, 0.8 * s, ink, 1, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        f"{int(rng.integers(10**6, 10**7))}",
+        (x1 + int(10 * s), y1),
+        cv2.FONT_HERSHEY_PLAIN,
+        0.8 * s,
+        ink,
+        1,
+        cv2.LINE_AA,
+    )
     return img
 
 
@@ -126,7 +164,7 @@ def scan_effects(img: np.ndarray, rng: np.random.Generator, strength: float = 1.
     h, w = img.shape
     ang = float(rng.normal(0, 0.8 * strength))
     m = cv2.getRotationMatrix2D((w / 2, h / 2), ang, 1.0)
-    m[:, 2] += rng.normal(0, 6 * strength, 2)
+    m[:, 2] += rng.normal(0, 6 * strength, 2)  # type: ignore[arg-type]
     bg = int(np.median(img[:20]))
     img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=bg)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -194,7 +232,7 @@ def _draw_line(text: str, st: HersheyStyle, rng: np.random.Generator, scale: flo
         x += cw + st.spacing * fh + float(rng.normal(0, 0.04 * fh))
     shear = st.shear + float(rng.normal(0, 0.04))
     m = np.array([[1.0, -shear, shear * base], [0.0, 1.0, 0.0]], np.float32)
-    layer = cv2.warpAffine(layer, m, (layer.shape[1], layer.shape[0]))
+    layer = cv2.warpAffine(layer, m, (layer.shape[1], layer.shape[0]))  # type: ignore[assignment]
     ys, xs = np.nonzero(layer > 30)
     if len(ys) == 0:
         return layer[:1, :1]

@@ -15,6 +15,8 @@ a few scalars, so they describe *how* the ink was laid down, not *what* was writ
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -60,7 +62,10 @@ def _pdf(counts: np.ndarray) -> np.ndarray:
 
 def _contour_features(ink: np.ndarray) -> list[np.ndarray]:
     contours, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    d4, d8, h1, h2 = [], [], [], []
+    d4: list[Any] = []
+    d8: list[Any] = []
+    h1: list[Any] = []
+    h2: list[Any] = []
     for c in contours:
         p = c[:, 0, :].astype(np.float64)
         if len(p) < 20:

@@ -90,9 +90,7 @@ def check_pixels_header(data: bytes, limits: SlipLimits) -> None:
         raise SlipRejected(_NOT_IMAGE)
     pixels = w * h
     if pixels > limits.max_pixels:
-        raise SlipRejected(
-            f"image is {w}x{h} = {pixels / 1e6:.1f} MP, over the {limits.max_pixels / 1e6:.0f} MP limit"
-        )
+        raise SlipRejected(f"image is {w}x{h} = {pixels / 1e6:.1f} MP, over the {limits.max_pixels / 1e6:.0f} MP limit")
 
 
 def decode_slip(data: bytes, limits: SlipLimits = SlipLimits()) -> np.ndarray:

@@ -47,7 +47,9 @@ def normalise_page(gray: np.ndarray) -> np.ndarray:
     """Resize to PAGE_WIDTH and flatten the background; returns float32 0..1 (1 = paper)."""
     h, w = gray.shape
     scale = PAGE_WIDTH / w
-    gray = cv2.resize(gray, (PAGE_WIDTH, max(1, round(h * scale))), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    gray = cv2.resize(
+        gray, (PAGE_WIDTH, max(1, round(h * scale))), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    )
     small = cv2.resize(gray, None, fx=1 / 8, fy=1 / 8, interpolation=cv2.INTER_AREA)
     bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (7, 7)))
     bg = cv2.GaussianBlur(bg, (0, 0), 3)
@@ -64,7 +66,7 @@ def long_lines(ink: np.ndarray, frac_h: float, frac_v: float) -> np.ndarray:
     h, w = ink.shape
     kh = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(w * frac_h)), 1))
     kv = cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(3, int(h * frac_v))))
-    lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, kh) | cv2.morphologyEx(ink, cv2.MORPH_OPEN, kv)
+    lines = cv2.morphologyEx(ink, cv2.MORPH_OPEN, kh) | cv2.morphologyEx(ink, cv2.MORPH_OPEN, kv)  # type: ignore[operator]
     return lines
 
 

@@ -84,7 +84,9 @@ def averaged_clustering(
 ) -> dict[str, float]:
     """Clustering metrics averaged over ``n_orders`` random arrival orders."""
     rng = np.random.default_rng(seed)
-    runs = [clustering_metrics(labels, open_set_cluster(emb, threshold, rng.permutation(len(emb)))) for _ in range(n_orders)]
+    runs = [
+        clustering_metrics(labels, open_set_cluster(emb, threshold, rng.permutation(len(emb)))) for _ in range(n_orders)
+    ]
     return {k: round(float(np.mean([r[k] for r in runs])), 4) for k in runs[0]}
 
 

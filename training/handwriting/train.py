@@ -61,7 +61,9 @@ def _features_task(task: tuple[str, str, str, int, int]) -> np.ndarray | None:
 
 def build_dataset(seed: int, fonts: dict[str, Path], workers: int) -> tuple[np.ndarray, list[str]]:
     tasks = [("font", n, str(p), seed, s) for n, p in fonts.items() for s in range(SLIPS_PER_FONT)]
-    tasks += [("slipgen", str(w), "", seed, s) for w in [*SLIPGEN_TRAIN, *SLIPGEN_HELDOUT] for s in range(SLIPS_PER_SLIPGEN)]
+    tasks += [
+        ("slipgen", str(w), "", seed, s) for w in [*SLIPGEN_TRAIN, *SLIPGEN_HELDOUT] for s in range(SLIPS_PER_SLIPGEN)
+    ]
     key = hashlib.sha1(json.dumps([t[:2] + t[3:] for t in tasks]).encode()).hexdigest()[:12]
     cache = CACHE / f"features-{key}.npz"
     if cache.exists():
@@ -162,7 +164,9 @@ def main(argv: list[str] | None = None) -> None:
     diff = float(np.max(np.abs(onnx_out - skl_out)))
     rel = diff / float(np.max(np.abs(skl_out)))
     assert rel < 1e-4, f"ONNX differs from sklearn: max abs diff {diff}"
-    print(f"ONNX == sklearn on test: max abs diff {diff:.2e} (relative {rel:.1e}); {onnx_path.stat().st_size / 1024:.0f} KB")
+    print(
+        f"ONNX == sklearn on test: max abs diff {diff:.2e} (relative {rel:.1e}); {onnx_path.stat().st_size / 1024:.0f} KB"
+    )
 
     def emb(mask: np.ndarray) -> np.ndarray:
         return _unit(sess.run(None, {"features": X[mask]})[0].astype(np.float64))
@@ -208,7 +212,9 @@ def main(argv: list[str] | None = None) -> None:
     }
     (MODEL_DIR / "handwriting.json").write_text(json.dumps(meta, indent=1) + "\n")
     MATCHING_JSON.parent.mkdir(parents=True, exist_ok=True)
-    MATCHING_JSON.write_text(json.dumps({"threshold": threshold, "model_version": version, "dim": dim}, indent=1) + "\n")
+    MATCHING_JSON.write_text(
+        json.dumps({"threshold": threshold, "model_version": version, "dim": dim}, indent=1) + "\n"
+    )
     print(f"wrote {onnx_path}, handwriting.json, {MATCHING_JSON}")
 
 
