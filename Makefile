@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.1
   if $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then echo $$p; break; fi; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: venv test lint unit run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes localstack-venv test-localstack clean
+.PHONY: venv test lint unit run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes localstack-venv test-localstack coldstart clean
 
 venv: $(STAMP)
 
@@ -24,7 +24,11 @@ lint: venv
 unit: venv
 	$(PY) -m pytest
 
-test: lint unit
+# The README's test command: lint, types, the test suite, function sizes and cold-start figures.
+test: lint unit check-sizes coldstart
+
+coldstart: venv
+	$(PY) bench/bench_coldstart.py --runs 3
 
 run: venv
 	$(PY) -m local.run

