@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,7 +73,10 @@ class Recorder:
             table = _table(body["TableName"])
             keys = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
             returned = json.loads(http_response.content).get("Items", [])
-            total = sum(_size(body["TableName"], {k: i[k] for k in keys}) for i in returned)
+            hash_value = _hash_value(body, table.hash_key_attr)  # not in projected items
+            total = sum(
+                _size(body["TableName"], {k: i.get(k, hash_value) for k in keys if k}) for i in returned
+            )
             self.rru += _read_units(total, consistent=bool(body.get("ConsistentRead")))
         elif op in ("PutItem", "UpdateItem"):
             key = body.get("Key") or _key_of(body["TableName"], body["Item"])
@@ -99,6 +103,13 @@ def _table(name: str) -> Any:
     from moto.dynamodb.models import dynamodb_backends
 
     return dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(name)
+
+
+def _hash_value(body: dict[str, Any], attr: str) -> Any:
+    names = {v: k for k, v in body.get("ExpressionAttributeNames", {}).items()}
+    ref = re.escape(names.get(attr, attr))
+    m = re.search(rf"{ref}\s*=\s*(:\w+)", body["KeyConditionExpression"])
+    return body["ExpressionAttributeValues"][m.group(1)] if m else None  # None: an index query
 
 
 def _key_of(table_name: str, item: dict[str, Any]) -> dict[str, Any]:
