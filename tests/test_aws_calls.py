@@ -74,9 +74,7 @@ class Recorder:
             keys = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
             returned = json.loads(http_response.content).get("Items", [])
             hash_value = _hash_value(body, table.hash_key_attr)  # not in projected items
-            total = sum(
-                _size(body["TableName"], {k: i.get(k, hash_value) for k in keys if k}) for i in returned
-            )
+            total = sum(_size(body["TableName"], {k: i.get(k, hash_value) for k in keys if k}) for i in returned)
             self.rru += _read_units(total, consistent=bool(body.get("ConsistentRead")))
         elif op in ("PutItem", "UpdateItem"):
             key = body.get("Key") or _key_of(body["TableName"], body["Item"])
@@ -84,7 +82,7 @@ class Recorder:
             self.items_written += 1
         elif op == "TransactWriteItems":
             for entry in body["TransactItems"]:
-                (kind, spec), = entry.items()
+                ((kind, spec),) = entry.items()
                 if kind == "ConditionCheck":
                     self.wru += 2  # billed like a write of the item checked (<= 1 KB here)
                     continue
@@ -291,7 +289,9 @@ def test_rule_schedule(system: tuple[Api, Any, Recorder]) -> None:
     # N active customers; one of them over the threshold, so one alert.
     for i in range(N_SUBJECTS):
         stake = "600.00" if i == 0 else "10.00"
-        r = api.post("/bets", bet_body(customer_id=f"C{i}", stake=stake, placed_at=(now - timedelta(hours=2)).isoformat()))
+        r = api.post(
+            "/bets", bet_body(customer_id=f"C{i}", stake=stake, placed_at=(now - timedelta(hours=2)).isoformat())
+        )
         assert r.status_code == 201, r.body
     runner.account  # noqa: B018 - cached, as it is on a warm runner
 
