@@ -140,15 +140,15 @@ def main() -> int:
     slips_by_writer: dict[int, list[str]] = defaultdict(list)
     placed_slips: list[str] = []
     plan = [
-        (11, "150.00", None),
-        (12, "4.00", None),
-        (11, "160.00", None),
-        (13, "10.00", None),
-        (12, "6.50", f"C-{run}-2001"),
-        (11, "140.00", None),
-        (13, "12.00", None),
-        (12, "3.00", None),
-        (11, "120.00", None),
+        (1, "150.00", None),
+        (2, "4.00", None),
+        (1, "160.00", None),
+        (7, "10.00", None),
+        (2, "6.50", f"C-{run}-2001"),
+        (1, "140.00", None),
+        (7, "12.00", None),
+        (2, "3.00", None),
+        (1, "120.00", None),
     ]
     for n, (writer, stake, customer) in enumerate(plan):
         b = bet(till, day[8 + n], stake, customer, "retail", shop_id="S01")
@@ -171,7 +171,7 @@ def main() -> int:
         raise Fail("the non-image slip was not rejected")
     if any(writer_of[b] is None for ids in slips_by_writer.values() for b in ids):
         raise Fail("some slips were not clustered")
-    heavy_writer = writer_of[slips_by_writer[11][0]]
+    heavy_writer = writer_of[slips_by_writer[1][0]]
     writer_view = staff.call("GET", f"/writers/{heavy_writer}")
     day_stake = writer_view["windows"]["24h"]["stake_minor"] / 100
     print(f"  writer {heavy_writer}: {len(writer_view['slips'])} slips, £{day_stake:.2f} in 24 h")

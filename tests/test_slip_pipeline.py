@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 import zlib
 
@@ -9,6 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from chalicelib.writer_matching import WriterCentroid, assign_batch
+from functions.slip_scoring import embedder
 from functions.slip_scoring.pipeline import SlipLimits, SlipRejected, check_pixels_header, embed_slip
 from local.slipgen import make_slip
 
@@ -88,3 +91,40 @@ def test_same_writer_is_closer_than_different_writers() -> None:
     same = [float(a @ b) for w in writers for i, a in enumerate(embs[w]) for b in embs[w][i + 1 :]]
     diff = [float(a @ b) for i, w in enumerate(writers) for v in writers[i + 1 :] for a in embs[w] for b in embs[v]]
     assert np.mean(same) > np.mean(diff) + 0.1, (np.mean(same), np.mean(diff))
+
+
+DEMO_WRITERS = (1, 2, 7)  # the three slipgen writers the local demo uses
+
+
+def test_png_input_accepted() -> None:
+    img = cv2.imdecode(np.frombuffer(make_slip(2, 0), np.uint8), cv2.IMREAD_GRAYSCALE)
+    ok, buf = cv2.imencode(".png", img)
+    assert ok
+    assert len(embed_slip(buf.tobytes()).vector) == embedder.metadata()["dim"]
+
+
+def test_corrupt_jpeg_rejected() -> None:
+    data = make_slip(1, 0)
+    with pytest.raises(SlipRejected, match="not an image"):
+        embed_slip(data[:600] + b"\x00" * 2000)
+
+
+def test_oversized_jpeg_header_rejected() -> None:
+    data = make_slip(1, 0)
+    i = data.index(b"\xff\xc0")  # baseline SOF: patch height/width to 10000 x 10000
+    bad = data[: i + 5] + struct.pack(">HH", 10000, 10000) + data[i + 9 :]
+    with pytest.raises(SlipRejected, match=r"100\.0 MP"):
+        check_pixels_header(bad, SlipLimits())
+
+
+def test_demo_writers_are_linked_and_kept_apart() -> None:
+    slips = [(w, s) for s in range(3) for w in DEMO_WRITERS]  # interleaved arrivals
+    embs = [np.asarray(embed_slip(make_slip(w, 300 + s)).vector) for w, s in slips]
+    counter = itertools.count()
+    writers: list[WriterCentroid] = []
+    res = assign_batch(embs, writers, lambda: f"w{next(counter)}")
+    found: dict[int, set[str]] = {}
+    for (w, _), (wid, _, _) in zip(slips, res, strict=True):
+        found.setdefault(w, set()).add(wid)
+    assert all(len(ids) == 1 for ids in found.values()), found
+    assert len(set().union(*found.values())) == len(DEMO_WRITERS)

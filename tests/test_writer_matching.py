@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from chalicelib import writer_matching as wm
 
@@ -48,3 +49,9 @@ def test_batch_creates_then_joins_a_new_writer() -> None:
     assert ids[0] == ids[1] == ids[3] and ids[2] != ids[0]
     assert [o[1] for o in out] == [True, False, True, False]
     assert len(writers) == 2
+
+
+def test_match_without_writers_and_zero_embedding() -> None:
+    assert wm.match(_unit(np.array([1.0, 0.0])), [], threshold=0.5)[0] is None
+    with pytest.raises(ValueError):
+        wm.match(np.zeros(3), [wm.WriterCentroid("a", _unit(np.array([1.0, 0.0, 0.0])), 1)])
