@@ -72,13 +72,13 @@ INFRA_ENV := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 infra/node_modules: infra/package-lock.json
 	cd infra && npm ci --silent
 
-infra/.venv-lint: infra/requirements-lint.txt
-	$(PYTHON) -m venv infra/.venv-lint && infra/.venv-lint/bin/pip install -q -r infra/requirements-lint.txt
+infra/.venv-lint/.installed: infra/requirements-lint.txt
+	$(PYTHON) -m venv infra/.venv-lint && infra/.venv-lint/bin/pip install -q -r infra/requirements-lint.txt && touch $@
 
 synth: venv infra/node_modules
 	cd infra && $(INFRA_ENV) npx cdk synth --quiet $(CDK_ARGS)
 
-infra-check: synth infra/.venv-lint
+infra-check: synth infra/.venv-lint/.installed
 	cd infra && .venv-lint/bin/cfn-lint && .venv-lint/bin/checkov --config-file .checkov.yaml
 
 clean:
