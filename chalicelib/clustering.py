@@ -27,17 +27,15 @@ class StaleSlip(Exception):
 
 
 def load_writers() -> list[WriterCentroid]:
-    table = subjects.subjects_table()
-    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(WRITERS_PK)}
-    out: list[WriterCentroid] = []
-    while True:
-        page = table.query(**kwargs)
-        for item in page.get("Items", []):
-            vec = np.frombuffer(bytes(item["centroid"]), dtype=np.float32).copy()
-            out.append(WriterCentroid(writer_id=item["writer_id"], centroid=vec, n=int(item["n"])))
-        if "LastEvaluatedKey" not in page:
-            return out
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    items = subjects.query_all(subjects.subjects_table(), KeyConditionExpression=Key("pk").eq(WRITERS_PK))
+    return [
+        WriterCentroid(
+            writer_id=item["writer_id"],
+            centroid=np.frombuffer(bytes(item["centroid"]), dtype=np.float32).copy(),
+            n=int(item["n"]),
+        )
+        for item in items
+    ]
 
 
 def new_writer_id() -> str:

@@ -51,13 +51,8 @@ def monitoring_table() -> Any:
     return aws.dynamodb_table(settings().table("monitoring"))
 
 
-def bets_between(subject: str, start: datetime, end: datetime, max_pages: int = 20) -> list[dict[str, Any]]:
-    """The subject's bet items with start <= placed_at <= end, oldest first."""
-    table = subjects_table()
-    kwargs: dict[str, Any] = {
-        "KeyConditionExpression": Key("pk").eq(subject) & Key("sk").between(f"BET#{iso(start)}", f"BET#{iso(end)}~"),
-        "ProjectionExpression": "sk, bet_id, stake_minor, shop_id, placed_at, customer_id",
-    }
+def query_all(table: Any, max_pages: int = 1000, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a Query, following LastEvaluatedKey (at most `max_pages` pages)."""
     items: list[dict[str, Any]] = []
     for _ in range(max_pages):
         page = table.query(**kwargs)
@@ -66,6 +61,16 @@ def bets_between(subject: str, start: datetime, end: datetime, max_pages: int = 
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return items
+
+
+def bets_between(subject: str, start: datetime, end: datetime, max_pages: int = 20) -> list[dict[str, Any]]:
+    """The subject's bet items with start <= placed_at <= end, oldest first."""
+    return query_all(
+        subjects_table(),
+        max_pages=max_pages,
+        KeyConditionExpression=Key("pk").eq(subject) & Key("sk").between(f"BET#{iso(start)}", f"BET#{iso(end)}~"),
+        ProjectionExpression="sk, bet_id, stake_minor, shop_id, placed_at, customer_id",
+    )
 
 
 def history(subject: str, now: datetime) -> History:
@@ -147,13 +152,8 @@ def active_subjects(start: datetime, end: datetime) -> set[str]:
     found: set[str] = set()
     hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     while hour <= end:
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"ACTIVE#{hour_bucket(hour)}")}
-        while True:
-            page = table.query(**kwargs)
-            found.update(i["sk"] for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        items = query_all(table, KeyConditionExpression=Key("pk").eq(f"ACTIVE#{hour_bucket(hour)}"))
+        found.update(i["sk"] for i in items)
         hour += timedelta(hours=1)
     return found
 
@@ -162,15 +162,11 @@ def profile_items(subject: str) -> tuple[dict[str, Any] | None, list[dict[str, A
     """The PROFILE item and the LINK#/SLIP# items of a subject."""
     table = subjects_table()
     profile = table.get_item(Key={"pk": subject, "sk": "PROFILE"}).get("Item")
-    others: list[dict[str, Any]] = []
-    for prefix in ("LINK#", "SLIP#"):
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(subject) & Key("sk").begins_with(prefix)}
-        while True:
-            page = table.query(**kwargs)
-            others.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                break
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    others = [
+        item
+        for prefix in ("LINK#", "SLIP#")
+        for item in query_all(table, KeyConditionExpression=Key("pk").eq(subject) & Key("sk").begins_with(prefix))
+    ]
     return profile, others
 
 
