@@ -60,3 +60,30 @@ def make_api(client: Client) -> Api:
     )
     assert r.status_code == 200, r.body
     return Api(client, admin, ingest, r.json_body["access_token"])
+
+
+class Scenario:
+    """The flow tests' day: two anonymous hands with slips (hand 2 also on customer C7's bet), a
+    non-image slip, and account customer C9 over £500 in 24 h. Bets are placed; slips are returned
+    for the caller to upload through whichever S3 it is testing."""
+
+    def __init__(self, api: Api, now: datetime):
+        from local.slipgen import make_slip
+
+        self.anon: dict[int, list[str]] = {1: [], 2: []}
+        self.uploads: list[tuple[str, bytes]] = []
+        plan = [(1, "200.00", None), (2, "5.00", "C7"), (1, "180.00", None), (2, "4.00", None), (1, "150.00", None)]
+        for i, (hand, stake, customer) in enumerate(plan):
+            bet_id = self._bet(api, customer, stake, now - timedelta(hours=5 - i))
+            self.anon[hand].append(bet_id)
+            self.uploads.append((bet_id, make_slip(writer_seed=hand, slip_seed=i)))
+        self.bad = self._bet(api, None, "1.00", now - timedelta(minutes=5))
+        self.uploads.append((self.bad, b"GIF89a not really an image" * 100))
+        for i, stake in enumerate(["300.00", "250.00"]):
+            self._bet(api, "C9", stake, now - timedelta(hours=3 - i))
+
+    @staticmethod
+    def _bet(api: Api, customer: str | None, stake: str, placed_at: datetime) -> str:
+        r = api.post("/bets", bet_body(customer_id=customer, stake=stake, placed_at=placed_at.isoformat()))
+        assert r.status_code == 201, r.body
+        return str(r.json_body["bet_id"])

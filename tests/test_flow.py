@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from tests.helpers import JWT_SECRET, Api, bet_body, make_api
+from tests.helpers import JWT_SECRET, Api, Scenario, bet_body, make_api
 
 pytestmark = pytest.mark.e2e
 
@@ -58,24 +58,12 @@ def _sns_published() -> list[tuple[Any, ...]]:
 
 
 def test_bets_slips_writers_rules_and_alerts(system: tuple[Api, Any]) -> None:
-    from local.slipgen import make_slip
-
     api, runner = system
     now = datetime.now(UTC)
-    anon: dict[int, list[str]] = {1: [], 2: []}
-    for i, (writer, stake, customer) in enumerate(
-        [(1, "200.00", None), (2, "5.00", "C7"), (1, "180.00", None), (2, "4.00", None), (1, "150.00", None)]
-    ):
-        r = api.post(
-            "/bets", bet_body(customer_id=customer, stake=stake, placed_at=(now - timedelta(hours=5 - i)).isoformat())
-        )
-        assert r.status_code == 201, r.body
-        anon[writer].append(r.json_body["bet_id"])
-        _upload(api, r.json_body["bet_id"], make_slip(writer_seed=writer, slip_seed=i))
-    bad = api.post("/bets", bet_body(customer_id=None, stake="1.00")).json_body["bet_id"]
-    _upload(api, bad, b"GIF89a not really an image" * 100)
-    for i, stake in enumerate(["300.00", "250.00"]):  # an account customer over £500 in 24 h
-        api.post("/bets", bet_body(customer_id="C9", stake=stake, placed_at=(now - timedelta(hours=3 - i)).isoformat()))
+    day = Scenario(api, now)
+    for bet_id, data in day.uploads:
+        _upload(api, bet_id, data)
+    anon, bad = day.anon, day.bad
 
     handled = runner.drain(timeout_s=60)
     assert handled >= 12  # 6 uploads, then 5 clustering messages (plus any S3 test event)

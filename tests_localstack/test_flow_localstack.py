@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ import requests
 from chalice.test import Client
 
 from chalicelib import resources
-from tests.helpers import JWT_SECRET, Api, bet_body, make_api
+from tests.helpers import JWT_SECRET, Api, Scenario, make_api
 from tests_localstack.conftest import EMAIL, PHONE, STAGE, Inbox
 
 SCHEDULE = resources.schedule("evaluate-rules")
@@ -109,30 +109,13 @@ def test_flow_on_localstack(
     localstack: Any,
 ) -> None:
     from chalicelib import aws
-    from local.slipgen import make_slip
 
     api, runner, schedule = system
     now = datetime.now(UTC)
 
     # Bets: two anonymous writers with slips, one account customer over £500 in 24 h.
-    anon: dict[int, list[str]] = {1: [], 2: []}
-    slips_to_upload: list[tuple[str, bytes]] = []
-    for i, (writer, stake, customer) in enumerate(
-        [(1, "200.00", None), (2, "5.00", "C7"), (1, "180.00", None), (2, "4.00", None), (1, "150.00", None)]
-    ):
-        r = api.post(
-            "/bets", bet_body(customer_id=customer, stake=stake, placed_at=(now - timedelta(hours=5 - i)).isoformat())
-        )
-        assert r.status_code == 201, r.body
-        anon[writer].append(r.json_body["bet_id"])
-        slips_to_upload.append((r.json_body["bet_id"], make_slip(writer_seed=writer, slip_seed=i)))
-    bad = api.post("/bets", bet_body(customer_id=None, stake="1.00")).json_body["bet_id"]
-    slips_to_upload.append((bad, b"GIF89a not really an image" * 100))
-    for i, stake in enumerate(["300.00", "250.00"]):
-        r = api.post(
-            "/bets", bet_body(customer_id="C9", stake=stake, placed_at=(now - timedelta(hours=3 - i)).isoformat())
-        )
-        assert r.status_code == 201, r.body
+    day = Scenario(api, now)
+    anon, bad, slips_to_upload = day.anon, day.bad, day.uploads
 
     # Slips: presigned POST to S3; LocalStack's notification feeds slip-uploads, then clustering.
     for bet_id, data in slips_to_upload:
