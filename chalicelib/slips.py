@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -129,8 +130,6 @@ def mark_rejected(bet_id: str, key: str, reason: str, etag: str | None) -> bool:
 
 
 def mark_embedded(bet_id: str, key: str, vector: list[float], model_version: str, etag: str | None) -> bool:
-    from decimal import Decimal
-
     return _transition(
         bet_id,
         key,
