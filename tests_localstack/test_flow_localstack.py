@@ -168,13 +168,24 @@ def test_flow_on_localstack(
     for m in sms_like:
         assert m["Type"] == "Notification" and m["TopicArn"] == provisioned["BETWATCH_TOPIC_ALERTS"]
         assert m["MessageAttributes"]["severity"]["Value"] in ("high", "critical")
-    # ...LocalStack's record of the SMS it sent...
-    sms = _sms(localstack.endpoint, provisioned["BETWATCH_TOPIC_ALERTS"])
+    # ...LocalStack's record of the SMS it sent, and the emails SNS handed to SES. LocalStack delivers
+    # from a thread pool, and email goes through its SES provider (loaded lazily on first use), so
+    # both arrive some time after the SQS copies: wait for them, with the log's tail on a timeout.
+    def sms_sent() -> list[dict[str, Any]]:
+        return _sms(localstack.endpoint, provisioned["BETWATCH_TOPIC_ALERTS"])
+
+    def emails_to_staff() -> list[dict[str, Any]]:
+        emails = _localstack_get(localstack.endpoint, "/_aws/ses")["messages"]
+        return [e for e in emails if EMAIL in e["Destination"]["ToAddresses"]]
+
+    for what, got in (("2 SMS recorded", sms_sent), ("2 emails in SES", emails_to_staff)):
+        try:
+            _until(runner, lambda got=got: len(got()) >= 2, 60, what)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nLocalStack log tail:\n{localstack.log_tail()}") from None
+    sms = sms_sent()
     assert len(sms) == 2 and all(s["Message"].startswith("betwatch HIGH") for s in sms), sms
-    # ...and the emails SNS handed to SES.
-    emails = _localstack_get(localstack.endpoint, "/_aws/ses")["messages"]
-    to_staff = [e for e in emails if EMAIL in e["Destination"]["ToAddresses"]]
-    assert len(to_staff) == 2, emails
+    assert len(emails_to_staff()) == 2
 
     # At least once: the same EventBridge event delivered again raises and sends nothing new.
     sqs = aws.client("sqs")
