@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.1
   if $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then echo $$p; break; fi; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: venv test lint unit run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes localstack-venv test-localstack coldstart clean
+.PHONY: venv test lint unit run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes check-image localstack-venv test-localstack coldstart clean
 
 venv: $(STAMP)
 
@@ -25,7 +25,7 @@ unit: venv
 	$(PY) -m pytest
 
 # The README's test command: lint, types, the test suite, function sizes and cold-start figures.
-test: lint unit check-sizes coldstart
+test: lint unit check-sizes check-image coldstart
 
 coldstart: venv
 	$(PY) bench/bench_coldstart.py --runs 3
@@ -66,6 +66,10 @@ layers: venv
 
 check-sizes: venv
 	$(PY) layers/check_sizes.py
+
+# The slip function's image, assembled as its Dockerfile says (no Docker here) and run on moto.
+check-image: venv
+	$(PY) layers/check_image.py
 
 # AWS deployment (CDK): synthesize both stages, then cfn-lint and checkov on the templates.
 INFRA_ENV := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20

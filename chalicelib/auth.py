@@ -1,8 +1,9 @@
 """Credentials: API keys for ingest clients, JWT bearer tokens for staff, and roles.
 
 API keys are random 256-bit tokens; only their SHA-256 is stored (a fast hash is right for
-high-entropy secrets). Staff passwords are stored with scrypt. Tokens are HS256 JWTs signed with
-BETWATCH_JWT_SECRET (from Secrets Manager in the cloud, `.local/jwt.secret` locally).
+high-entropy secrets). Staff passwords are stored with scrypt. Tokens are HS256 JWTs signed with a
+key read from Secrets Manager (the secret "jwt-signing-key" of resources.py; moto's under `make run`),
+so the key never sits in the function's environment. BETWATCH_JWT_SECRET, the key itself, is for tests.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ from typing import Any
 
 import jwt
 
-from chalicelib import aws
+from chalicelib import aws, resources
 from chalicelib.config import settings
 from chalicelib.http import ApiError
 
 KEY_PREFIX = "bw_"
 _CACHE_S = 60.0
 _key_cache: dict[str, tuple[float, Principal | None]] = {}
+# A rotated signing key is picked up within this many seconds (tokens signed before then stop working).
+SECRET_MAX_AGE_S = 300
+_secrets_provider: Any = None
 
 
 class Role(StrEnum):
@@ -105,10 +109,28 @@ def login(username: str, password: str) -> tuple[str, int]:
 
 
 def _secret() -> str:
-    secret = settings().jwt_secret
+    """The HS256 key: from Secrets Manager when an id is configured, cached for SECRET_MAX_AGE_S."""
+    cfg = settings()
+    secret = cfg.jwt_secret
+    if not secret and cfg.jwt_secret_id:
+        secret = _secrets().get(cfg.jwt_secret_id, max_age=SECRET_MAX_AGE_S) or ""
     if len(secret) < 32:
-        raise RuntimeError("BETWATCH_JWT_SECRET must be set to at least 32 characters")
-    return secret
+        env = resources.secret("jwt-signing-key").env_var
+        raise RuntimeError(f"the JWT signing key must be at least 32 characters (set {env} or BETWATCH_JWT_SECRET)")
+    return str(secret)
+
+
+def _secrets() -> Any:
+    """Powertools' Secrets Manager provider over our lazily created client (one per process).
+
+    Imported on first use: only token logins and bearer requests need it, API-key calls never do.
+    """
+    global _secrets_provider
+    if _secrets_provider is None:
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+        _secrets_provider = SecretsProvider(boto3_client=aws.client("secretsmanager"))
+    return _secrets_provider
 
 
 def _from_key(key: str) -> Principal | None:
@@ -161,4 +183,6 @@ def require(headers: dict[str, str], *roles: Role) -> Principal:
 
 
 def clear_cache() -> None:
+    global _secrets_provider
     _key_cache.clear()
+    _secrets_provider = None

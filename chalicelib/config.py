@@ -41,6 +41,8 @@ class Settings:
     rule_window_hours: int = 24
     rule_stake_threshold_minor: int = 50_000
     # Auth.
+    # The signing key: its Secrets Manager id (deployments, `make run`), or the key itself (tests).
+    jwt_secret_id: str = ""
     jwt_secret: str = ""
     jwt_ttl_s: int = 8 * 3600
     jwt_issuer: str = "betwatch"
@@ -83,6 +85,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         slip_max_pixels=_int(e, "BETWATCH_SLIP_MAX_PIXELS", 40_000_000),
         rule_window_hours=_int(e, "BETWATCH_RULE_WINDOW_HOURS", 24),
         rule_stake_threshold_minor=_int(e, "BETWATCH_RULE_STAKE_THRESHOLD_MINOR", 50_000),
+        jwt_secret_id=e.get(resources.secret("jwt-signing-key").env_var, ""),
         jwt_secret=e.get("BETWATCH_JWT_SECRET", ""),
         jwt_ttl_s=_int(e, "BETWATCH_JWT_TTL_S", 8 * 3600),
     )

@@ -111,6 +111,19 @@ class Schedule:
         return f"BETWATCH_SCHEDULE_QUEUE_{_env(self.logical)}"
 
 
+@dataclass(frozen=True)
+class Secret:
+    logical: str
+    purpose: str = ""
+    # Functions that may read it (Chalice handler names); the others never see its id.
+    readers: tuple[str, ...] = ()
+
+    @property
+    def env_var(self) -> str:
+        # Holds the secret's id (ARN or name); the value itself is read at run time, never put in env.
+        return f"BETWATCH_SECRET_{_env(self.logical)}"
+
+
 TABLES: tuple[Table, ...] = (
     Table(
         "bets",
@@ -208,8 +221,22 @@ SCHEDULES: tuple[Schedule, ...] = (
 )
 
 
+SECRETS: tuple[Secret, ...] = (
+    Secret(
+        "jwt-signing-key",
+        purpose="HS256 key signing staff bearer tokens; read by the API at its first token operation.",
+        readers=("api_handler",),
+    ),
+)
+
+
 def physical_name(stage: str, logical: str) -> str:
     return f"{APP}-{stage}-{logical}"
+
+
+def secret_name(stage: str, logical: str) -> str:
+    # Secrets Manager names are paths by convention (betwatch/<stage>/<secret>).
+    return f"{APP}/{stage}/{logical}"
 
 
 def table(logical: str) -> Table:
@@ -226,6 +253,10 @@ def bucket(logical: str) -> Bucket:
 
 def topic(logical: str) -> Topic:
     return next(t for t in TOPICS if t.logical == logical)
+
+
+def secret(logical: str) -> Secret:
+    return next(s for s in SECRETS if s.logical == logical)
 
 
 def schedule(logical: str) -> Schedule:

@@ -5,16 +5,19 @@ tuple of `resources.py`, so adding a declaration there adds it to the cloud (and
 through `local/provision.py`). What only the cloud needs (KMS, IAM, alarms, the JWT secret, the
 container image of the slip function) is added around those loops.
 
-The Chalice part (`chalice.cdk.Chalice`) runs `chalice package` in-process, which builds the
-deployment zip with pip (it downloads manylinux wheels from PyPI the first time; later runs reuse
-`.chalice/deployments/<hash>-python3.12.zip`). It can be left out with `-c chalice=false` so the rest
-of the stack synthesizes with no network at all.
+The Chalice part (`chalice.cdk.Chalice`) runs `chalice package` in-process on a copy of app.py and
+chalicelib/ with an empty requirements.txt (`stage_chalice_source`): the deployment package is the
+project's code only, and its dependencies come from the Lambda layers of `layers/`, attached to every
+Chalice function. The layer zips are built (or rebuilt, when a pin changed) by `layers/build.py`
+during synth; pip needs the network only until its wheel cache is filled. `-c chalice=false` leaves
+the Chalice part (and the layers) out.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,7 +44,10 @@ from chalicelib.resources import Bucket, Queue, Table, Topic
 from infra.stages import StageConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-JWT_SECRET_ENV = "BETWATCH_JWT_SECRET"
+# The Chalice app's code is packaged from this copy of app.py + chalicelib/ whose requirements.txt
+# is empty: its dependencies come from the layers below, not from the deployment package.
+CHALICE_SOURCE = REPO_ROOT / "infra" / "chalice.src"
+CHALICE_ARCH = "x86_64"  # chalice package builds x86_64 functions; the layers must match
 
 # What the slip image build context may contain (everything else in the repo is excluded, so the
 # asset hash changes only when these do). Docker ignore syntax: exclude all, re-include the few.
@@ -179,19 +185,23 @@ class BetwatchStack(Stack):
         for topic in resources.TOPICS:
             self.topics[topic.logical] = self._topic(topic)
 
-        self.jwt_secret = secretsmanager.Secret(
-            self,
-            "JwtSecret",
-            secret_name=f"{resources.APP}/{stage.name}/jwt-secret",
-            description="HS256 key signing staff bearer tokens (BETWATCH_JWT_SECRET)",
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
-            removal_policy=stage.removal_policy,
-        )
-        skip_checks(
-            self.jwt_secret,
-            ("CKV2_AWS_57", "Rotating the JWT key signs every staff user out; rotated by hand with a redeploy."),
-            ("CKV_AWS_149", "Encrypted with the AWS managed key; only CloudFormation (deploy time) reads it."),
-        )
+        self.secrets: dict[str, secretsmanager.Secret] = {}
+        for sec in resources.SECRETS:
+            self.secrets[sec.logical] = secretsmanager.Secret(
+                self,
+                f"Secret-{sec.logical}",
+                secret_name=resources.secret_name(stage.name, sec.logical),
+                description=sec.purpose,
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=64, exclude_punctuation=True
+                ),
+                removal_policy=stage.removal_policy,
+            )
+            skip_checks(
+                self.secrets[sec.logical],
+                ("CKV2_AWS_57", "Rotating the JWT key signs every staff user out; rotated by hand (put-secret-value)."),
+                ("CKV_AWS_149", "Encrypted with the AWS managed key; only the reading functions' roles may read it."),
+            )
 
         self.ops_topic = sns.Topic(
             self,
@@ -465,11 +475,14 @@ class BetwatchStack(Stack):
             "lambda_memory_size": self.stage.lambda_memory_mb,
             "lambda_timeout": 30,
         }
+        source = stage_chalice_source()
         with _packaging_context(self.stage):
-            app = Chalice(self, "ChaliceApp", source_dir=str(REPO_ROOT), stage_config=stage_config)
+            app = Chalice(self, "ChaliceApp", source_dir=str(source), stage_config=stage_config)
         self.chalice = app
+        # The zip `chalice package` wrote (chalice.cdk keeps its folder in a private attribute).
+        self.chalice_package = Path(app._sam_package_dir) / "deployment.zip"
         token_env = {k: v for k, v in env.items() if _is_token(v)}
-        token_env[JWT_SECRET_ENV] = self.jwt_secret.secret_value.unsafe_unwrap()  # {{resolve:...}} at deploy
+        self.layers = self._layers()
 
         for handler, logical in CHALICE_FUNCTIONS.items():
             cfn_fn = app.get_resource(logical)
@@ -482,9 +495,14 @@ class BetwatchStack(Stack):
             # The role's policy (not just the role) must exist before SAM's event source mapping.
             cfn_fn.node.add_dependency(role.node.find_child("DefaultPolicy"))
             for k, v in token_env.items():
-                if k == JWT_SECRET_ENV and handler != "api_handler":
-                    continue
                 cfn_fn.add_property_override(f"Environment.Variables.{k}", v)
+            # Secrets: the id only, and only to the functions that read them (at run time).
+            for sec in resources.SECRETS:
+                if handler in sec.readers:
+                    secret = self.secrets[sec.logical]
+                    cfn_fn.add_property_override(f"Environment.Variables.{sec.env_var}", secret.secret_arn)
+                    secret.grant_read(role)
+            cfn_fn.add_property_override("Layers", [layer.layer_version_arn for layer in self.layers])
             skip_checks(cfn_fn, *LAMBDA_SKIPS)
             self.functions[handler] = cfn_fn
 
@@ -503,6 +521,22 @@ class BetwatchStack(Stack):
         self._chalice_permissions()
         self._chalice_event_sources()
         self._chalice_schedules()
+
+    def _layers(self) -> list[lambda_.LayerVersion]:
+        """The layers of layers/ (built, or rebuilt when their pins changed, by layers/build.py)."""
+        zips = _layer_build().ensure(CHALICE_ARCH)
+        return [
+            lambda_.LayerVersion(
+                self,
+                f"Layer-{name}",
+                layer_version_name=f"{resources.APP}-{self.stage.name}-{name}",
+                code=lambda_.Code.from_asset(str(path)),
+                compatible_runtimes=[lambda_.Runtime.PYTHON_3_12],
+                compatible_architectures=[lambda_.Architecture.X86_64],
+                description=f"layers/{name}/requirements.txt for python3.12 {CHALICE_ARCH}",
+            )
+            for name, path in zips.items()
+        ]
 
     def _chalice_permissions(self) -> None:
         roles = self.roles
@@ -611,6 +645,43 @@ class BetwatchStack(Stack):
             alarm.add_alarm_action(action)
 
 
+def _layer_build() -> Any:
+    """layers/build.py, loaded by path (`build` would clash with the PyPA package of that name)."""
+    import importlib.util
+    import sys
+
+    name = "betwatch_layer_build"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "layers" / "build.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def stage_chalice_source() -> Path:
+    """A copy of the Chalice project whose requirements.txt is empty (the layers carry the deps).
+
+    `chalice package` zips app.py, chalicelib/ and whatever requirements.txt lists; with the list
+    empty the deployment package is the project's own code (about 1 MB) and packaging needs no network.
+    """
+    if CHALICE_SOURCE.exists():
+        shutil.rmtree(CHALICE_SOURCE)
+    CHALICE_SOURCE.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copy2(REPO_ROOT / "app.py", CHALICE_SOURCE / "app.py")
+    shutil.copytree(REPO_ROOT / "chalicelib", CHALICE_SOURCE / "chalicelib", ignore=ignore)
+    (CHALICE_SOURCE / ".chalice").mkdir()
+    shutil.copy2(REPO_ROOT / ".chalice" / "config.json", CHALICE_SOURCE / ".chalice" / "config.json")
+    pins = sorted(_layer_build().pins(REPO_ROOT / "requirements.txt"))
+    (CHALICE_SOURCE / "requirements.txt").write_text(
+        "# Generated by infra/betwatch_stack.py: empty on purpose. The runtime dependencies of\n"
+        f"# /requirements.txt ({', '.join(pins)}) come from the Lambda layers of layers/.\n"
+    )
+    return CHALICE_SOURCE
+
+
 @contextmanager
 def _packaging_context(stage: StageConfig) -> Iterator[None]:
     """What `chalice package` needs, undone afterwards (the tests synthesize in-process).
@@ -627,6 +698,8 @@ def _packaging_context(stage: StageConfig) -> Iterator[None]:
     os.environ["BETWATCH_STAGE"] = stage.name
     config.reset()
     os.chdir(Path(__file__).resolve().parent)
+    # Each synth packages into a new chalice.out/<uuid>/; the older ones are already copied to cdk.out.
+    shutil.rmtree("chalice.out", ignore_errors=True)
     try:
         yield
     finally:

@@ -60,6 +60,7 @@ class Layer:
     unzipped_bytes: int
     zipped_bytes: int
     files: int
+    requirements_sha256: str = ""  # of the layer's requirements.txt: a changed pin makes the zip stale
 
 
 # --- interpreter and pip ------------------------------------------------------------------------
@@ -280,7 +281,40 @@ def build_layer(layer: str, arch: str, out: Path, python: str) -> Layer:
         zip_path = out / arch / f"{layer}-python{RUNTIME}-{arch}.zip"
         n = deterministic_zip(staging, zip_path)
         unzipped = tree_size(staging)
-    return Layer(layer, arch, str(zip_path), sha256(zip_path), unzipped, zip_path.stat().st_size, n)
+    req_sha = sha256(HERE / layer / "requirements.txt")
+    return Layer(layer, arch, str(zip_path), sha256(zip_path), unzipped, zip_path.stat().st_size, n, req_sha)
+
+
+def write_manifest(arch_dir: Path, built: Sequence[Layer]) -> None:
+    (arch_dir / "SHA256SUMS").write_text("".join(f"{b.sha256}  {Path(b.zip_path).name}\n" for b in built))
+    manifest = [{**asdict(b), "zip_path": Path(b.zip_path).name} for b in built]
+    (arch_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def ensure(arch: str, out: Path = HERE / "dist", python: str | None = None) -> dict[str, Path]:
+    """The layer zips for `arch`, built only when missing or older than their requirements.txt.
+
+    Used by the CDK stack, so `cdk synth` always packages layers that match the pins. The manifest
+    records each zip's sha256 and its requirements' sha256; anything missing or different rebuilds.
+    """
+    arch_dir = out.resolve() / arch
+    try:
+        manifest = {m["name"]: m for m in json.loads((arch_dir / "manifest.json").read_text())}
+    except (OSError, ValueError):
+        manifest = {}
+
+    def fresh(layer: str) -> bool:
+        m = manifest.get(layer)
+        if not m or m.get("requirements_sha256") != sha256(HERE / layer / "requirements.txt"):
+            return False
+        z = arch_dir / m["zip_path"]
+        return z.is_file() and sha256(z) == m["sha256"]
+
+    if not all(fresh(layer) for layer in LAYERS):
+        py = find_python(python)
+        write_manifest(arch_dir, [build_layer(layer, arch, out.resolve(), py) for layer in LAYERS])
+        manifest = {m["name"]: m for m in json.loads((arch_dir / "manifest.json").read_text())}
+    return {layer: arch_dir / manifest[layer]["zip_path"] for layer in LAYERS}
 
 
 # --- smoke test (host architecture only) ----------------------------------------------------------
@@ -359,9 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             built.append(lay)
         arch_dir = out / arch
-        (arch_dir / "SHA256SUMS").write_text("".join(f"{b.sha256}  {Path(b.zip_path).name}\n" for b in built))
-        manifest = [{**asdict(b), "zip_path": Path(b.zip_path).name} for b in built]
-        (arch_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        write_manifest(arch_dir, built)
         total = sum(b.unzipped_bytes for b in built)
         print(f"{arch:7} {'all layers':18} unzipped {total / 2**20:7.1f} MB -> {arch_dir}")
     return 0

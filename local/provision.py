@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+from secrets import token_urlsafe
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -264,6 +265,18 @@ def _endpoints(protocol: str, env_name: str, overrides: dict[str, list[str] | No
     return list(DEFAULT_ENDPOINTS.get(protocol, []))
 
 
+def _secret(sm: Any, s: resources.Secret, name: str) -> str:
+    """Create the secret with a random value unless it exists (a rerun keeps the key); returns its ARN."""
+    try:
+        return str(sm.describe_secret(SecretId=name)["ARN"])
+    except sm.exceptions.ResourceNotFoundException:
+        pass
+    try:
+        return str(sm.create_secret(Name=name, Description=s.purpose, SecretString=token_urlsafe(48))["ARN"])
+    except sm.exceptions.ResourceExistsException:  # created meanwhile by another provisioner
+        return str(sm.describe_secret(SecretId=name)["ARN"])
+
+
 def _topic(sns: Any, t: Topic, name: str, overrides: dict[str, list[str] | None]) -> tuple[str, dict[str, str]]:
     arn = str(sns.create_topic(Name=name, Tags=[{"Key": "app", "Value": resources.APP}])["TopicArn"])
     existing: dict[tuple[str, str], str] = {}
@@ -406,6 +419,10 @@ def provision(
         arn, endpoint_env = _topic(sns, topic, resources.physical_name(stage, topic.logical), overrides)
         env[topic.env_var] = arn
         env.update(endpoint_env)
+
+    sm = aws.client("secretsmanager")
+    for secret in resources.SECRETS:
+        env[secret.env_var] = _secret(sm, secret, resources.secret_name(stage, secret.logical))
 
     events = aws.client("events")
     for s in resources.SCHEDULES:

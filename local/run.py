@@ -4,7 +4,7 @@
   already set, in which case that endpoint is used as is (LocalStack, or real AWS).
 * Every resource of `chalicelib/resources.py` provisioned there (`local/provision.py`); the env is
   written to .local/env as KEY=value lines.
-* A local admin API key in .local/admin.key (mode 0600); the JWT secret in .local/jwt.secret.
+* A local admin API key in .local/admin.key (mode 0600); the JWT signing key in moto's Secrets Manager.
 * The API: `chalice local` on 127.0.0.1:8000 (a subprocess with that env).
 * Lambda's event sources: the SQS queues and the schedules, played by `local/runner.py` in a thread
   (schedules every BETWATCH_LOCAL_SCHEDULE_SECONDS, default 15).
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -48,19 +47,6 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.chmod(path, 0o600)
-
-
-def _jwt_secret() -> str:
-    """BETWATCH_JWT_SECRET from the environment, else generated once into .local/jwt.secret."""
-    given = os.environ.get("BETWATCH_JWT_SECRET")
-    if given:
-        return given
-    path = LOCAL / "jwt.secret"
-    if path.exists() and path.read_text().strip():
-        return path.read_text().strip()
-    secret = secrets.token_urlsafe(48)
-    _write_private(path, secret + "\n")
-    return secret
 
 
 def _chalice_bin() -> str:
@@ -152,7 +138,6 @@ def main(argv: list[str] | None = None) -> int:
 
         env = provision(args.stage)
         os.environ.update(env)
-        os.environ["BETWATCH_JWT_SECRET"] = _jwt_secret()
         schedule_seconds = os.environ.setdefault("BETWATCH_LOCAL_SCHEDULE_SECONDS", DEFAULT_SCHEDULE_SECONDS)
         config.reset()
         api_url = f"http://{args.host}:{args.port}"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from tests.helpers import JWT_SECRET, Api, Scenario, bet_body, make_api
+from tests.helpers import Api, Scenario, bet_body, make_api
 
 pytestmark = pytest.mark.e2e
 
@@ -22,7 +22,8 @@ def system(provisioned: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iter
     from local.handlers import resolve_handlers
     from local.runner import EventRunner
 
-    monkeypatch.setenv("BETWATCH_JWT_SECRET", JWT_SECRET)
+    # No BETWATCH_JWT_SECRET: the signing key is read from Secrets Manager, as deployed.
+    monkeypatch.delenv("BETWATCH_JWT_SECRET", raising=False)
     config.reset()
     auth.clear_cache()
     slips._urls.clear()

@@ -2,8 +2,8 @@
 
 Synthesizes in-process (no CDK CLI, no Docker, no AWS). Two templates:
 - `template`: the stack without the Chalice app (`-c chalice=false`): always offline;
-- `full`: with the Chalice app, which runs `chalice package` (pip downloads the app's wheels the
-  first time, then reuses .chalice/deployments/); skipped when packaging cannot run.
+- `full`: with the Chalice app, which runs `chalice package` on the code alone (no dependencies:
+  they are in the layers, which layers/build.py builds during synth when missing or stale).
 Skipped altogether when aws-cdk-lib is not installed (see infra/requirements.txt).
 """
 
@@ -43,11 +43,20 @@ def template() -> Any:
 
 
 @pytest.fixture(scope="module")
-def full() -> Any:
-    try:
-        return _synth(with_chalice=True)
-    except Exception as exc:  # chalice package failed (e.g. offline on a fresh clone)
-        pytest.skip(f"chalice package could not run: {type(exc).__name__}: {exc}")
+def full_stack() -> BetwatchStack:
+    app = cdk.App()
+    return BetwatchStack(
+        app,
+        f"test-{STAGE}",
+        stage=STAGES[STAGE],
+        with_chalice=True,
+        env=cdk.Environment(account="123456789012", region="eu-west-2"),
+    )
+
+
+@pytest.fixture(scope="module")
+def full(full_stack: BetwatchStack) -> Any:
+    return assertions.Template.from_stack(full_stack)
 
 
 def _resources(t: Any, type_: str) -> dict[str, Any]:
@@ -226,8 +235,8 @@ def test_alarm_per_dlq_and_function(template: Any) -> None:
     assert [a for a in alarms if a["MetricName"] == "Errors"]
 
 
-def test_jwt_secret(template: Any) -> None:
-    template.resource_count_is("AWS::SecretsManager::Secret", 1)
+def test_secrets(template: Any) -> None:
+    template.resource_count_is("AWS::SecretsManager::Secret", len(resources.SECRETS))
 
 
 # --- IAM ----------------------------------------------------------------------------------------------
@@ -277,8 +286,54 @@ def test_chalice_functions_have_their_own_roles(full: Any) -> None:
             assert q.env_var in env
         for topic in resources.TOPICS:
             assert topic.env_var in env
-    assert "BETWATCH_JWT_SECRET" in fns["APIHandler"]["Properties"]["Environment"]["Variables"]
     _assert_no_wildcards(full)
+
+
+def test_secrets_reach_only_their_readers_by_id(full: Any) -> None:
+    """The function gets the secret's ARN, never its value, and only the readers may read it."""
+    fns = _resources(full, "AWS::Serverless::Function")
+    secrets = _resources(full, "AWS::SecretsManager::Secret")
+    text = json.dumps(full.to_json())
+    assert "resolve:secretsmanager" not in text  # no dynamic reference puts a value into an env
+    for sec in resources.SECRETS:
+        name = resources.secret_name(STAGE, sec.logical)
+        (logical,) = [k for k, v in secrets.items() if v["Properties"]["Name"] == name]
+        for handler, fn_logical in CHALICE_FUNCTIONS.items():
+            env = fns[fn_logical]["Properties"]["Environment"]["Variables"]
+            if handler in sec.readers:
+                assert env[sec.env_var] == {"Ref": logical}
+            else:
+                assert sec.env_var not in env
+        readers = [
+            st
+            for st in _statements(full)
+            if "secretsmanager:GetSecretValue" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+        ]
+        assert readers and all(st["Resource"] == {"Ref": logical} for st in readers)
+        assert len(readers) == len(sec.readers)
+
+
+def test_chalice_functions_run_on_the_layers(full: Any, full_stack: BetwatchStack) -> None:
+    """Every Chalice function has both layers; the deployment package itself holds no dependency."""
+    import zipfile
+    from pathlib import Path
+
+    layers = _resources(full, "AWS::Lambda::LayerVersion")
+    assert len(layers) == len(list(Path("layers").glob("*/requirements.txt"))) == 2
+    for props in (r["Properties"] for r in layers.values()):
+        assert props["CompatibleRuntimes"] == ["python3.12"] and props["CompatibleArchitectures"] == ["x86_64"]
+    fns = _resources(full, "AWS::Serverless::Function")
+    for logical in CHALICE_FUNCTIONS.values():
+        props = fns[logical]["Properties"]
+        assert props["Runtime"] == "python3.12"
+        assert sorted(x["Ref"] for x in props["Layers"]) == sorted(layers)
+    # The package chalice wrote: app.py, chalicelib/ (models included) and chalice's runtime only.
+    package = full_stack.chalice_package
+    names = zipfile.ZipFile(package).namelist()
+    tops = {n.split("/", 1)[0] for n in names}
+    assert tops == {"app.py", "chalicelib", "chalice"}, tops
+    assert "chalicelib/models/risk.onnx" in names
+    assert package.stat().st_size < 2 * 2**20
 
 
 def test_chalice_queue_consumer_reports_batch_item_failures(full: Any) -> None:

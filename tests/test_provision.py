@@ -62,6 +62,20 @@ def test_env_names_every_declared_resource(provisioned: dict[str, str]) -> None:
     for t in resources.TOPICS:
         assert provisioned[t.env_var].startswith("arn:aws:sns:eu-west-2:")
         assert provisioned[t.env_var].endswith(":" + physical_name(STAGE, t.logical))
+    for s in resources.SECRETS:
+        assert provisioned[s.env_var].startswith("arn:aws:secretsmanager:eu-west-2:")
+
+
+def test_secrets_hold_a_random_key_kept_across_reruns(provisioned: dict[str, str]) -> None:
+    from chalicelib import aws
+    from local.provision import provision
+
+    sm = aws.client("secretsmanager")
+    for s in resources.SECRETS:
+        value = sm.get_secret_value(SecretId=provisioned[s.env_var])["SecretString"]
+        assert len(value) >= 48
+        provision(STAGE)
+        assert sm.get_secret_value(SecretId=provisioned[s.env_var])["SecretString"] == value
 
 
 def test_tables(provisioned: dict[str, str]) -> None:

@@ -1,4 +1,4 @@
-"""The system on LocalStack (S3, SQS, SNS, SES, EventBridge) + moto's server (DynamoDB).
+"""The system on LocalStack (S3, SQS, SNS, SES, EventBridge, Secrets Manager) + moto's server (DynamoDB).
 
 Everything listens on 127.0.0.1 and is stopped when the session ends (fixture finalizers), pass or
 fail. LocalStack runs from its own venv: `python -m local.localstack install` creates it.
@@ -47,12 +47,12 @@ SCHEDULE_RATE_MINUTES = 1
 
 @pytest.fixture(scope="session")
 def localstack() -> Iterator[Any]:
-    from local.localstack import DEFAULT_PORT, LocalStack, free_port, is_installed, port_free
+    from local.localstack import DEFAULT_PORT, DEFAULT_SERVICES, LocalStack, free_port, is_installed, port_free
 
     external = os.environ.get("BETWATCH_LOCALSTACK_ENDPOINT")
     if external:
         host, _, port_s = external.removeprefix("http://").rstrip("/").rpartition(":")
-        services = ("s3", "sqs", "sns", "ses", "events") + (("dynamodb",) if _dynamodb_on_localstack() else ())
+        services = DEFAULT_SERVICES + (("dynamodb",) if _dynamodb_on_localstack() else ())
         running = LocalStack(host, int(port_s), services=services)
         running.wait_ready(timeout_s=30)
         yield running

@@ -20,7 +20,7 @@ import requests
 from chalice.test import Client
 
 from chalicelib import resources
-from tests.helpers import JWT_SECRET, Api, Scenario, make_api
+from tests.helpers import Api, Scenario, make_api
 from tests_localstack.conftest import EMAIL, PHONE, STAGE, Inbox
 
 SCHEDULE = resources.schedule("evaluate-rules")
@@ -46,7 +46,8 @@ def system(provisioned: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iter
     from local.handlers import resolve_handlers
     from local.runner import EventRunner
 
-    monkeypatch.setenv("BETWATCH_JWT_SECRET", JWT_SECRET)
+    # No BETWATCH_JWT_SECRET: the signing key is read from Secrets Manager, as deployed.
+    monkeypatch.delenv("BETWATCH_JWT_SECRET", raising=False)
     config.reset()
     auth.clear_cache()
     slips._urls.clear()
@@ -178,9 +179,17 @@ def test_flow_on_localstack(
         emails = _localstack_get(localstack.endpoint, "/_aws/ses")["messages"]
         return [e for e in emails if EMAIL in e["Destination"]["ToAddresses"]]
 
-    for what, got in (("2 SMS recorded", sms_sent), ("2 emails in SES", emails_to_staff)):
+    sources: tuple[tuple[str, Callable[[], list[dict[str, Any]]]], ...] = (
+        ("2 SMS recorded", sms_sent),
+        ("2 emails in SES", emails_to_staff),
+    )
+    for what, got in sources:
+
+        def two(got: Callable[[], list[dict[str, Any]]] = got) -> bool:
+            return len(got()) >= 2
+
         try:
-            _until(runner, lambda got=got: len(got()) >= 2, 60, what)
+            _until(runner, two, 60, what)
         except AssertionError as e:
             raise AssertionError(f"{e}\nLocalStack log tail:\n{localstack.log_tail()}") from None
     sms = sms_sent()
