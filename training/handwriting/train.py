@@ -6,8 +6,9 @@
 Writers are split (disjoint) into train / validation / test.  Train: font writers plus
 Hershey-style ``local.slipgen`` writers (seeds >= 1000).  Validation font writers choose the
 threshold; test font writers (never seen in training) give the reported metrics.
-Outputs: functions/slip_scoring/model/handwriting.{onnx,json} and
-chalicelib/models/writer_matching.json.
+The fitted pipeline is exported with skl2onnx (``training/handwriting/export.py``: a custom
+converter for the LDA projection). Outputs: functions/slip_scoring/model/handwriting.{onnx,json}
+and chalicelib/models/writer_matching.json.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
+import skl2onnx
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from training.handwriting.evaluate import averaged_clustering, verification_metrics
+from training.handwriting.export import TARGET_OPSET, export_onnx
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_DIR = ROOT / "functions" / "slip_scoring" / "model"
@@ -83,35 +86,6 @@ def build_dataset(seed: int, fonts: dict[str, Path], workers: int) -> tuple[np.n
     return np.asarray(X, np.float32), y
 
 
-def export_onnx(pipe: Pipeline, n_features: int, path: Path) -> None:
-    """Compose scaler -> PCA -> LDA into one affine map and write it as a MatMul+Add graph."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    eye = np.eye(n_features)
-    zero = np.zeros((1, n_features))
-    bias = pipe.transform(zero)[0]
-    weight = pipe.transform(eye) - bias  # rows: images of unit vectors
-    dim = weight.shape[1]
-    graph = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["features", "W"], ["projected"]),
-            helper.make_node("Add", ["projected", "b"], ["embedding"]),
-        ],
-        "handwriting_embedding",
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, [None, n_features])],
-        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [None, dim])],
-        [
-            numpy_helper.from_array(weight.astype(np.float32), "W"),
-            numpy_helper.from_array(bias.astype(np.float32), "b"),
-        ],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="betwatch-train")
-    model.ir_version = 9
-    onnx.checker.check_model(model)
-    path.write_bytes(model.SerializeToString())
-
-
 def _unit(e: np.ndarray) -> np.ndarray:
     return e / np.linalg.norm(e, axis=1, keepdims=True)
 
@@ -155,16 +129,19 @@ def main(argv: list[str] | None = None) -> None:
 
     MODEL_DIR.mkdir(parents=True, exist_ok=True)
     onnx_path = MODEL_DIR / "handwriting.onnx"
-    export_onnx(pipe, N_FEATURES, onnx_path)
+    export = export_onnx(pipe, N_FEATURES, onnx_path)
     import onnxruntime as ort
 
+    skl_out = pipe.transform(X[te])
+    proj_diff = float(np.max(np.abs(export.transform(X[te]) - skl_out)))
+    assert proj_diff < 1e-9, f"LDAProjection differs from LinearDiscriminantAnalysis.transform: {proj_diff}"
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     onnx_out = sess.run(None, {"features": X[te]})[0]
-    skl_out = pipe.transform(X[te])
     diff = float(np.max(np.abs(onnx_out - skl_out)))
     rel = diff / float(np.max(np.abs(skl_out)))
-    assert rel < 1e-4, f"ONNX differs from sklearn: max abs diff {diff}"
+    assert rel < 1e-5, f"ONNX differs from sklearn: max abs diff {diff}"
     print(
+        f"skl2onnx export (opset {TARGET_OPSET}): LDAProjection == LDA.transform (max abs diff {proj_diff:.1e}); "
         f"ONNX == sklearn on test: max abs diff {diff:.2e} (relative {rel:.1e}); {onnx_path.stat().st_size / 1024:.0f} KB"
     )
 
@@ -205,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         "feature_names": list(FEATURE_NAMES),
         "seed": args.seed,
         "pipeline": f"StandardScaler -> PCA({pipe.named_steps['pca'].n_components_}, whiten) -> LDA(eigen, shrinkage 0.2)",
+        "export": {"tool": "skl2onnx", "skl2onnx": skl2onnx.__version__, "onnx_opset": TARGET_OPSET},
         "writers": {"train": train_w, "validation": val_w, "test": test_w, "slipgen_train_seeds": list(SLIPGEN_TRAIN)},
         "slips_per_font_writer": SLIPS_PER_FONT,
         "threshold": threshold,
