@@ -310,11 +310,12 @@ def ensure(arch: str, out: Path = HERE / "dist", python: str | None = None) -> d
         z = arch_dir / m["zip_path"]
         return z.is_file() and sha256(z) == m["sha256"]
 
-    if not all(fresh(layer) for layer in LAYERS):
-        py = find_python(python)
-        write_manifest(arch_dir, [build_layer(layer, arch, out.resolve(), py) for layer in LAYERS])
-        manifest = {m["name"]: m for m in json.loads((arch_dir / "manifest.json").read_text())}
-    return {layer: arch_dir / manifest[layer]["zip_path"] for layer in LAYERS}
+    if all(fresh(layer) for layer in LAYERS):
+        return {layer: arch_dir / manifest[layer]["zip_path"] for layer in LAYERS}
+    py = find_python(python)
+    built = [build_layer(layer, arch, out.resolve(), py) for layer in LAYERS]
+    write_manifest(arch_dir, built)
+    return {b.name: Path(b.zip_path) for b in built}
 
 
 # --- smoke test (host architecture only) ----------------------------------------------------------

@@ -24,7 +24,6 @@ Exit status 1 on any failure. Runs offline once `layers/.cache` holds the wheels
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
 import re
@@ -42,10 +41,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DOCKERFILE = REPO / "functions/slip_scoring/Dockerfile"
-STACK = REPO / "infra/betwatch_stack.py"
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.12"
 TASK_ROOT = "/var/task"  # LAMBDA_TASK_ROOT in the base image
 ARCH = "x86_64"
+
+if str(REPO) not in sys.path:  # run as a script, sys.path[0] is layers/
+    sys.path.insert(0, str(REPO))
+from layers import build, check_sizes  # noqa: E402
 
 
 @dataclass
@@ -94,27 +96,9 @@ def parse_dockerfile(text: str) -> Image:
     return img
 
 
-def build_context() -> list[Path]:
-    """The files the CDK image asset sends to `docker build` (SLIP_IMAGE_CONTEXT, no caches)."""
-    tree = ast.parse(STACK.read_text())
-    context: tuple[str, ...] = ()
-    for node in tree.body:
-        names = [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
-        if isinstance(node, ast.Assign) and "SLIP_IMAGE_CONTEXT" in names:
-            context = ast.literal_eval(node.value)
-    if not context:
-        raise SystemExit(f"SLIP_IMAGE_CONTEXT not found in {STACK}")
-    files: list[Path] = []
-    for entry in context:
-        p = REPO / entry
-        found = [p] if p.is_file() else [f for f in p.rglob("*") if f.is_file()]
-        files += [f for f in found if "__pycache__" not in f.parts and f.suffix != ".pyc"]
-    return files
-
-
-def assemble(img: Image, root: Path, python: str, build: Any) -> tuple[Path, Path, Path]:
+def assemble(img: Image, root: Path, python: str) -> tuple[Path, Path, Path]:
     """The image's file system under `root`: task root, site-packages, the base image's boto3."""
-    context = {f.relative_to(REPO).as_posix(): f for f in build_context()}
+    context = {f.relative_to(REPO).as_posix(): f for f in check_sizes.slip_context_files()}
     fs = root / "fs"
     for sources, dest in img.copies:
         for src in sources:
@@ -172,10 +156,10 @@ print("RESULT " + json.dumps({"import_s": imported, "invocations": results}))
 """
 
 
-def run(python: str, task: Path, site: Path, runtime: Path, cmd: str, events: list[Any], env: dict[str, str]) -> Any:
+def run(python: str, task: Path, site: Path, runtime: Path, cmd: str, events: list[Any]) -> Any:
     code = f"PATHS = {[str(task), str(site), str(runtime)]!r}\nCMD = {cmd!r}\n" + CHILD
     child_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    child_env.update(env, LAMBDA_TASK_ROOT=str(task), POWERTOOLS_SERVICE_NAME="betwatch-slip-scoring")
+    child_env.update(LAMBDA_TASK_ROOT=str(task), POWERTOOLS_SERVICE_NAME="betwatch-slip-scoring")
     res = subprocess.run(
         [python, "-I", "-S", "-c", code],
         input=json.dumps(events),
@@ -198,15 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--python", help="CPython 3.12 to run pip and the handler with (default: found automatically)")
     ap.add_argument("--dockerfile", type=Path, default=DOCKERFILE)
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(REPO))
-    from layers.check_sizes import build  # layers/build.py, loaded by path
-
     python = build.find_python(args.python)
     img = parse_dockerfile(args.dockerfile.read_text())
     print(f"{args.dockerfile}: FROM {img.base}, {len(img.copies)} COPY, CMD {img.cmd[0]}")
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="betwatch-image-") as tmp:
-        task, site, runtime = assemble(img, Path(tmp), python, build)
+        task, site, runtime = assemble(img, Path(tmp), python)
         print(
             f"  assembled: task root {build.tree_size(task) / 2**20:.2f} MB, site-packages"
             f" {build.tree_size(site) / 2**20:.1f} MB, base-image boto3 {build.tree_size(runtime) / 2**20:.1f} MB"
@@ -252,8 +233,7 @@ def _invoke_on_moto(python: str, task: Path, site: Path, runtime: Path, cmd: str
         assert created() == len(slips_in), f"moto sent {created()} ObjectCreated events for {len(slips_in)} uploads"
         # One invocation per message, S3's s3:TestEvent (sent when notifications are set up) included.
         events = [sqs_event([m], arn, "eu-west-2") for m in msgs]
-        child_env = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "BETWATCH_"))}
-        out = run(python, task, site, runtime, cmd, events, child_env)
+        out = run(python, task, site, runtime, cmd, events)  # the child inherits the AWS_/BETWATCH_ env
 
         failures = [inv["response"] for inv in out["invocations"] if inv["response"].get("batchItemFailures")]
         good, bad = slips.get("IMG1"), slips.get("IMG2")

@@ -32,7 +32,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -43,18 +42,11 @@ BASE_IMAGE_ALLOWANCE_MB = 1024  # not measured (no Docker here); generous for th
 SLIP_REQUIREMENTS = REPO / "functions/slip_scoring/requirements.txt"
 STACK = REPO / "infra/betwatch_stack.py"
 
-
-def _load_build() -> ModuleType:
-    """layers/build.py, loaded by path (`build` would clash with the PyPA package of that name)."""
-    spec = importlib.util.spec_from_file_location("betwatch_layer_build", HERE / "build.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-build = _load_build()
+# Run as a script, sys.path[0] is layers/; the repo root makes `layers.build` importable (a bare
+# `build` would clash with the PyPA package of that name).
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+from layers import build  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -106,10 +98,15 @@ def chalice_code() -> tuple[int, list[str]]:
     return sum(f.stat().st_size for f in files), notes
 
 
-def slip_code() -> int:
+def slip_context_files() -> list[Path]:
+    """The files of the slip image's build context: infra's SLIP_IMAGE_CONTEXT, bytecode left out."""
     context = _stack_constant("SLIP_IMAGE_CONTEXT")
     assert isinstance(context, tuple)
-    return sum(f.stat().st_size for p in context for f in _files(REPO / p))
+    return [f for p in context for f in _files(REPO / p)]
+
+
+def slip_code() -> int:
+    return sum(f.stat().st_size for f in slip_context_files())
 
 
 def chalice_functions() -> list[str]:

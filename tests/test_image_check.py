@@ -6,26 +6,14 @@ runs in `make test` as `make check-image`; these cover its refusals, which need 
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from layers import check_image as ci
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _module() -> Any:
-    spec = importlib.util.spec_from_file_location("betwatch_check_image", ROOT / "layers" / "check_image.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-ci = _module()
 GOOD = (ROOT / "functions/slip_scoring/Dockerfile").read_text()
 
 
@@ -49,10 +37,10 @@ def test_an_instruction_it_cannot_reproduce_fails_the_check(extra: str) -> None:
 def test_a_copy_outside_the_build_context_fails(tmp_path: Path) -> None:
     bad = GOOD.replace("chalicelib/slips.py", "chalicelib/slips.py chalicelib/rules.py")
     with pytest.raises(SystemExit, match=r"chalicelib/rules\.py: not in the build context"):
-        ci.assemble(ci.parse_dockerfile(bad), tmp_path, sys.executable, build=None)
+        ci.assemble(ci.parse_dockerfile(bad), tmp_path, sys.executable)
 
 
 def test_the_context_is_what_the_cdk_asset_sends() -> None:
-    files = {f.relative_to(ROOT).as_posix() for f in ci.build_context()}
+    files = {f.relative_to(ROOT).as_posix() for f in ci.check_sizes.slip_context_files()}
     assert "functions/slip_scoring/handler.py" in files and "functions/slip_scoring/model/handwriting.onnx" in files
     assert "app.py" not in files and not any(f.startswith("chalicelib/risk") for f in files)

@@ -7,7 +7,6 @@ the cache is incomplete and PyPI cannot be reached.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import subprocess
@@ -22,15 +21,6 @@ ZIP_LIMIT_BYTES = 262_144_000  # 250 MB: function code + layers, unzipped
 IMAGE_LIMIT_BYTES = 10 * 1024**3
 
 
-def _build_module():
-    spec = importlib.util.spec_from_file_location("betwatch_layer_build_test", ROOT / "layers" / "build.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = mod  # dataclasses look their module up there
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def _pypi_reachable() -> bool:
     try:
         with socket.create_connection(("pypi.org", 443), timeout=3):
@@ -40,7 +30,8 @@ def _pypi_reachable() -> bool:
 
 
 def _skip_unless_installable() -> None:
-    build = _build_module()
+    from layers import build
+
     reqs = [build.requirements_of(layer) for layer in build.LAYERS]
     reqs.append(ROOT / "functions" / "slip_scoring" / "requirements.txt")
     if all(build.cached(r, "x86_64") for r in reqs):
