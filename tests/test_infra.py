@@ -25,16 +25,18 @@ Match = assertions.Match
 STAGE = "dev"
 
 
-def _synth(with_chalice: bool, stage: str = STAGE) -> Any:
-    app = cdk.App()
-    stack = BetwatchStack(
-        app,
+def _stack(with_chalice: bool, stage: str = STAGE) -> BetwatchStack:
+    return BetwatchStack(
+        cdk.App(),
         f"test-{stage}",
         stage=STAGES[stage],
         with_chalice=with_chalice,
         env=cdk.Environment(account="123456789012", region="eu-west-2"),
     )
-    return assertions.Template.from_stack(stack)
+
+
+def _synth(with_chalice: bool, stage: str = STAGE) -> Any:
+    return assertions.Template.from_stack(_stack(with_chalice, stage))
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +46,7 @@ def template() -> Any:
 
 @pytest.fixture(scope="module")
 def full_stack() -> BetwatchStack:
-    app = cdk.App()
-    return BetwatchStack(
-        app,
-        f"test-{STAGE}",
-        stage=STAGES[STAGE],
-        with_chalice=True,
-        env=cdk.Environment(account="123456789012", region="eu-west-2"),
-    )
+    return _stack(with_chalice=True)
 
 
 @pytest.fixture(scope="module")
