@@ -82,6 +82,20 @@ class Scenario:
         for i, stake in enumerate(["300.00", "250.00"]):
             self._bet(api, "C9", stake, now - timedelta(hours=3 - i))
 
+    def linked_writers(self, api: Api) -> tuple[str, str]:
+        """Once every slip is processed: each hand is one writer, the bad slip is rejected, hand 1's
+        writer holds its £530 in 24 h and hand 2's is linked to C7. Returns the two writer ids."""
+        status = {b: api.get(f"/bets/{b}/slip").json_body for ids in self.anon.values() for b in ids}
+        assert all(s["status"] == "clustered" for s in status.values()), status
+        writers = {w: {status[b]["writer_id"] for b in ids} for w, ids in self.anon.items()}
+        assert len(writers[1]) == 1 and len(writers[2]) == 1 and writers[1] != writers[2], writers
+        rejected = api.get(f"/bets/{self.bad}/slip").json_body
+        assert rejected["status"] == "rejected" and "image" in rejected["reason"]
+        w1, w2 = next(iter(writers[1])), next(iter(writers[2]))
+        assert api.get(f"/writers/{w1}").json_body["windows"]["24h"] == {"bets": 3, "stake_minor": 53_000}
+        assert api.get(f"/writers/{w2}").json_body["linked"] == ["C7"]
+        return w1, w2
+
     @staticmethod
     def _bet(api: Api, customer: str | None, stake: str, placed_at: datetime) -> str:
         r = api.post("/bets", bet_body(customer_id=customer, stake=stake, placed_at=placed_at.isoformat()))
