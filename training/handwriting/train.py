@@ -19,6 +19,7 @@ import json
 import time
 from multiprocessing import Pool
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import skl2onnx
@@ -154,20 +155,17 @@ def main(argv: list[str] | None = None) -> None:
     threshold, val_metrics = max(scores, key=lambda s: (s[1]["pairwise_f1"], s[1]["adjusted_rand"]))
     print(f"threshold {threshold:.2f} chosen on validation writers: {val_metrics}")
 
-    e_te = emb(te)
-    test_metrics = {
-        "verification": verification_metrics(e_te, ya[te]),
-        "clustering": averaged_clustering(e_te, ya[te], threshold, 5, args.seed),
-        "n_slips": int(te.sum()),
-        "n_writers": len(test_w),
-    }
-    e_sg = emb(sg)
-    slipgen_metrics = {
-        "verification": verification_metrics(e_sg, ya[sg]),
-        "clustering": averaged_clustering(e_sg, ya[sg], threshold, 5, args.seed),
-        "n_slips": int(sg.sum()),
-        "n_writers": len(SLIPGEN_HELDOUT),
-    }
+    def held_out(mask: np.ndarray, n_writers: int) -> dict[str, Any]:
+        e = emb(mask)
+        return {
+            "verification": verification_metrics(e, ya[mask]),
+            "clustering": averaged_clustering(e, ya[mask], threshold, 5, args.seed),
+            "n_slips": int(mask.sum()),
+            "n_writers": n_writers,
+        }
+
+    test_metrics = held_out(te, len(test_w))
+    slipgen_metrics = held_out(sg, len(SLIPGEN_HELDOUT))
     print("TEST (held-out font writers):", json.dumps(test_metrics))
     print("held-out slipgen writers:", json.dumps(slipgen_metrics))
 
