@@ -195,4 +195,4 @@ def test_flow_on_localstack(
     _until(runner, lambda: event in schedule.events[before:], 20, "the redelivered scheduled event")
     assert len(api.get("/alerts").json_body["alerts"]) == 2
     assert len(alert_inboxes["email"].collect(wait_s=2)) == 2
-    assert len(_sms(localstack.endpoint, provisioned["BETWATCH_TOPIC_ALERTS"])) == 2
+    assert len(sms_sent()) == 2
