@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from chalicelib import aws
 from chalicelib.config import settings
-from chalicelib.money import format_minor
+from chalicelib.domain.money import format_minor
 
 Severity = Literal["info", "medium", "high", "critical"]
 PENDING = "PENDING"

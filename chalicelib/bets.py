@@ -12,8 +12,8 @@ from typing import Any
 from chalicelib import aws, subjects
 from chalicelib.auth import Principal
 from chalicelib.config import settings
+from chalicelib.domain.money import to_minor
 from chalicelib.http import ApiError
-from chalicelib.money import to_minor
 from chalicelib.risk import scorer
 from chalicelib.schemas import Bet, BetIn, History, Selection
 

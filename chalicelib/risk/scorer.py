@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import onnxruntime as ort
 
-from chalicelib.money import format_minor
+from chalicelib.domain.money import format_minor
 from chalicelib.risk.features import (
     FEATURE_NAMES,
     N_FEATURES,
