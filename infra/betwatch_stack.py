@@ -37,10 +37,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
+from chalicelib.resources import Bucket, Queue, Table, Topic
 from constructs import Construct
 
 from chalicelib import resources
-from chalicelib.resources import Bucket, Queue, Table, Topic
 from infra.stages import StageConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -55,10 +55,18 @@ SLIP_IMAGE_CONTEXT = (
     "functions/__init__.py",
     "functions/slip_scoring",
     "chalicelib/__init__.py",
-    "chalicelib/aws.py",
-    "chalicelib/config.py",
-    "chalicelib/resources.py",
-    "chalicelib/slips.py",
+    "chalicelib/ports.py",
+    "chalicelib/core",
+    "chalicelib/domain",
+    "chalicelib/adapters/__init__.py",
+    "chalicelib/adapters/s3.py",
+    "chalicelib/adapters/sqs.py",
+    "chalicelib/adapters/dynamodb/__init__.py",
+    "chalicelib/adapters/dynamodb/client.py",
+    "chalicelib/adapters/dynamodb/keys.py",
+    "chalicelib/adapters/dynamodb/slips.py",
+    "chalicelib/services/__init__.py",
+    "chalicelib/services/slip_processing.py",
 )
 
 # The Chalice functions and what each handler touches, read from the code (app.py -> chalicelib):

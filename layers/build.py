@@ -166,6 +166,19 @@ def install(requirements: Path, target: Path, arch: str, python: str, *, compile
 # --- trimming, sizes, zips ----------------------------------------------------------------------
 
 
+# What the python3.12 runtime itself provides (its boto3's own pairing): never shipped in a layer.
+RUNTIME_PROVIDED = (
+    "botocore",
+    "botocore-*.dist-info",
+    "urllib3",
+    "urllib3-*.dist-info",
+    "dateutil",
+    "python_dateutil-*.dist-info",
+    "six.py",
+    "six-*.dist-info",
+)
+
+
 def strip(site: Path) -> int:
     """Remove what the runtime never reads; returns the bytes removed.
 
@@ -174,20 +187,25 @@ def strip(site: Path) -> int:
     - `bin/`: console scripts whose shebang is the build interpreter's path (not reproducible, and
       /opt/python/bin is not on PATH in Lambda).
     - `tests/` directories, only in STRIP_TESTS_IN packages.
+    - RUNTIME_PROVIDED: botocore and its dependencies, pulled in by aws-xray-sdk.
     `*.dist-info` is kept (importlib.metadata reads it), but each RECORD loses the lines of files
     not shipped: those of `bin/` carry the hash of a script whose shebang is the build interpreter's
     path, which would make the zip differ from one machine (or venv) to another.
     """
     removed = 0
     doomed: list[Path] = [site / "bin"] if (site / "bin").is_dir() else []
+    doomed += [p for pattern in RUNTIME_PROVIDED for p in site.glob(pattern)]
     doomed += [p for p in site.rglob("__pycache__") if p.is_dir()]
     for pkg in STRIP_TESTS_IN:
         if (site / pkg).is_dir():
             doomed += [p for p in (site / pkg).rglob("tests") if p.is_dir()]
     for p in sorted(set(doomed), key=lambda p: len(p.parts)):
-        if p.exists():
+        if p.is_dir():
             removed += tree_size(p)
             shutil.rmtree(p)
+        elif p.exists():
+            removed += p.stat().st_size
+            p.unlink()
     for p in site.rglob("*.pyc"):
         removed += p.stat().st_size
         p.unlink()

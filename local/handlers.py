@@ -1,4 +1,4 @@
-"""Which Python callable consumes each queue and schedule, read from `chalicelib/resources.py`.
+"""Which Python callable consumes each queue and schedule, read from `chalicelib/core/resources.py`.
 
 `Queue.consumer` is "app:<name>" (a Chalice handler in app.py) or "fn:<folder>" (the `handler`
 function of functions/<folder>/handler.py); `Schedule.handler` names a Chalice handler in app.py.
@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import resources
+from chalicelib.core import resources
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -44,7 +44,7 @@ REQUIREMENTS = Path(__file__).resolve().parent / "localstack-requirements.txt"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
 # What betwatch uses on LocalStack; DynamoDB is on moto.
-DEFAULT_SERVICES = ("s3", "sqs", "sns", "ses", "events", "secretsmanager")
+DEFAULT_SERVICES = ("s3", "sqs", "sns", "ses", "events", "secretsmanager", "iam", "sts")
 MIN_PYTHON = (3, 13)
 
 

@@ -1,4 +1,4 @@
-"""Create every resource declared in `chalicelib/resources.py` on the configured AWS endpoint.
+"""Create every resource declared in `chalicelib/core/resources.py` on the configured AWS endpoint.
 
 Used by `make run` (on the embedded moto server), by the tests (inside moto's `mock_aws`) and works
 against LocalStack or a real account: the endpoint is boto3's own AWS_ENDPOINT_URL. There is no
@@ -19,8 +19,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib import aws, resources
-from chalicelib.resources import Bucket, Schedule, Table, Topic
+from chalicelib.core import access, aws, resources
+from chalicelib.core.resources import Bucket, Schedule, Table, Topic
 
 # Endpoints subscribed when neither the arguments nor the environment name any (local demo only).
 DEFAULT_ENDPOINTS = {"email": ["staff@example.com"], "sms": ["+447700900123"]}
@@ -380,6 +380,61 @@ def _schedule(events: Any, sqs: Any, s: Schedule, name: str, stage: str, rate_mi
     return {s.local_queue_env_var: queue_name}
 
 
+# --- IAM ------------------------------------------------------------------------------------------
+
+
+class _Arns:
+    """Real ARNs of what was just provisioned, for the roles generated from the declarations."""
+
+    def __init__(self, ddb: Any, stage: str, queue_arns: dict[str, str], env: dict[str, str]):
+        self.ddb, self.stage, self.queue_arns, self.env = ddb, stage, queue_arns, env
+
+    def table(self, logical: str) -> str:
+        name = resources.physical_name(self.stage, logical)
+        return str(self.ddb.describe_table(TableName=name)["Table"]["TableArn"])
+
+    def queue(self, logical: str) -> str:
+        return self.queue_arns[logical]
+
+    def bucket(self, logical: str) -> str:
+        return f"arn:aws:s3:::{resources.physical_name(self.stage, logical)}"
+
+    def topic(self, logical: str) -> str:
+        return self.env[resources.topic(logical).env_var]
+
+    def topic_key(self, logical: str) -> str | None:
+        return None  # locally the topic is not encrypted
+
+    def secret(self, logical: str) -> str:
+        return self.env[resources.secret(logical).env_var]
+
+
+LAMBDA_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def _roles(iam: Any, stage: str, arns: _Arns) -> None:
+    """One role per declared function with the policy generated from its declaration (as the stack)."""
+    for fn in resources.FUNCTIONS:
+        name = resources.physical_name(stage, fn.name.replace("_", "-"))
+        try:
+            iam.create_role(
+                RoleName=name, AssumeRolePolicyDocument=LAMBDA_TRUST, Tags=[{"Key": "app", "Value": resources.APP}]
+            )
+        except ClientError as e:
+            if _err(e) != "EntityAlreadyExists":
+                raise
+        iam.put_role_policy(
+            RoleName=name, PolicyName="declared-access", PolicyDocument=json.dumps(access.policy_document(fn, arns))
+        )
+
+
 # --- entry points ---------------------------------------------------------------------------------
 
 
@@ -423,6 +478,8 @@ def provision(
     sm = aws.client("secretsmanager")
     for secret in resources.SECRETS:
         env[secret.env_var] = _secret(sm, secret, resources.secret_name(stage, secret.logical))
+
+    _roles(aws.client("iam"), stage, _Arns(ddb, stage, queue_arns, env))
 
     events = aws.client("events")
     for s in resources.SCHEDULES:

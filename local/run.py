@@ -2,7 +2,7 @@
 
 * AWS: moto's server on 127.0.0.1:5000 (embedded, in this process), unless AWS_ENDPOINT_URL is
   already set, in which case that endpoint is used as is (LocalStack, or real AWS).
-* Every resource of `chalicelib/resources.py` provisioned there (`local/provision.py`); the env is
+* Every resource of `chalicelib/core/resources.py` provisioned there (`local/provision.py`); the env is
   written to .local/env as KEY=value lines.
 * A local admin API key in .local/admin.key (mode 0600); the JWT signing key in moto's Secrets Manager.
 * The API: `chalice local` on 127.0.0.1:8000 (a subprocess with that env).
@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"embedded AWS (moto) at {endpoint}")
         env_file.update(AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION=os.environ["AWS_DEFAULT_REGION"])
 
-        from chalicelib import aws, config
+        from chalicelib import wiring
+        from chalicelib.core import aws, config
 
         aws.reset()
         config.reset()
@@ -145,10 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         env_file["BETWATCH_API"] = api_url
         (LOCAL / "env").write_text("".join(f"{k}={v}\n" for k, v in sorted(env_file.items())))
 
-        from chalicelib.auth import create_api_key
-
         key_path = LOCAL / "admin.key"
-        _write_private(key_path, create_api_key(name="local-admin", role="admin") + "\n")
+        _write_private(key_path, wiring.container().access.create_api_key(name="local-admin", role="admin") + "\n")
 
         # 3. The API.
         chalice = subprocess.Popen(

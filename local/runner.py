@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib import config, resources
+from chalicelib.core import config, resources
 from local import lambda_events
 
 Handler = Callable[[dict[str, Any], Any], Any]

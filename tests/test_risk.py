@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chalicelib.domain.bets import BetIn, History
 from chalicelib.risk import features, scorer
 from chalicelib.risk.features import FEATURE_NAMES, N_FEATURES, vectorize
-from chalicelib.schemas import BetIn, History
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "chalicelib" / "models"
@@ -215,7 +215,7 @@ def test_scorer_does_not_import_training_libraries() -> None:
         "import sys\n"
         "from datetime import datetime, UTC\n"
         "from chalicelib.risk import scorer\n"
-        "from chalicelib.schemas import BetIn, History\n"
+        "from chalicelib.domain.bets import BetIn, History\n"
         "bet = BetIn(channel='online', stake='10', bet_type='single', sport='football',\n"
         "            selections=[{'event': 'a v b', 'selection': 'a', 'price': '2/1'}],\n"
         "            placed_at=datetime(2025, 1, 1, tzinfo=UTC))\n"

@@ -1,8 +1,29 @@
-"""Bets as the business knows them: channels, bet types and their shapes (pure Python)."""
+"""Bets as the business knows them: channels, bet types and their shapes, the bet a till or a
+file reports (validated) and the bet as stored. Pure Python + pydantic: no boto3, no HTTP.
+
+Every input model forbids unknown fields and names the field in its errors. Money arrives in major
+units (a JSON number or string with at most 2 decimal places) and is kept as integer minor units;
+times must carry a timezone and are kept in UTC.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from chalicelib.domain.money import MINOR_EXPONENT, parse_odds, to_minor
 
 
 class Channel(StrEnum):
@@ -53,3 +74,166 @@ BET_SHAPES: dict[BetType, tuple[tuple[int, int], int]] = {
     BetType.super_heinz: ((7, 7), 120),
     BetType.goliath: ((8, 8), 247),
 }
+
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SelectionIn(StrictModel):
+    event: Text = Field(description="Event, e.g. '14:30 Cheltenham' or 'Arsenal v Spurs'.")
+    market: Text = Field("win", description="Market, e.g. 'win', 'match odds', 'correct score'.")
+    selection: Text = Field(description="What was backed, e.g. 'Desert Orchid'.")
+    price: str | Decimal = Field(
+        description="Odds: decimal (2.5), fractional ('5/2', 'evs') or 'SP' (starting price).",
+        examples=["5/2", 3.5, "SP"],
+    )
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price(cls, v: Any) -> Any:
+        parse_odds(v)  # raises ValueError naming the problem
+        return v if isinstance(v, str) else Decimal(str(v))
+
+    @property
+    def decimal_odds(self) -> Decimal | None:
+        return parse_odds(self.price)
+
+
+class Location(StrictModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class BetIn(StrictModel):
+    """A bet as a till, website or SMS gateway reports it."""
+
+    bet_id: Id | None = Field(None, description="Client's own bet id; re-sending the same id returns the stored bet.")
+    customer_id: Id | None = Field(None, description="Account id; omit for anonymous retail customers.")
+    shop_id: Id | None = Field(None, description="Shop id; required for retail bets.")
+    channel: Channel
+    stake: Decimal = Field(
+        description="Total stake paid, in major units with at most 2 decimal places.",
+        examples=["25.00"],
+    )
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "GBP"
+    bet_type: BetType
+    each_way: bool = Field(False, description="Each-way: doubles the lines of a multiple.")
+    selections: list[SelectionIn] = Field(min_length=1, max_length=20)
+    sport: Text = Field(examples=["horse_racing"])
+    placed_at: AwareDatetime = Field(description="When the bet was struck, with a timezone.")
+    device_id: Id | None = None
+    location: Location | None = None
+
+    @field_validator("stake", mode="before")
+    @classmethod
+    def _stake_exact(cls, v: Any) -> Any:
+        # Floats would already have lost precision: the API parses JSON numbers as Decimal.
+        if isinstance(v, bool) or not isinstance(v, (str, int, Decimal)):
+            raise ValueError("stake must be a number or a decimal string such as '25.00'")
+        return v
+
+    @field_validator("stake")
+    @classmethod
+    def _stake(cls, v: Decimal) -> Decimal:
+        if not v.is_finite() or v <= 0:
+            raise ValueError("stake must be greater than zero")
+        if v.as_tuple().exponent < -2:  # type: ignore[operator]
+            raise ValueError("stake has more than 2 decimal places")
+        if v > Decimal("1000000"):
+            raise ValueError("stake must be at most 1,000,000")
+        return v
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        if v not in MINOR_EXPONENT:
+            raise ValueError(f"currency {v} is not supported (supported: {', '.join(MINOR_EXPONENT)})")
+        return v
+
+    @field_validator("placed_at")
+    @classmethod
+    def _placed_at(cls, v: datetime) -> datetime:
+        v = v.astimezone(UTC)
+        if v > datetime.now(UTC) + MAX_FUTURE_SKEW:
+            raise ValueError("placed_at is in the future")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> BetIn:
+        (lo, hi), _ = BET_SHAPES[self.bet_type]
+        n = len(self.selections)
+        if not lo <= n <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise ValueError(f"selections: a {self.bet_type.value} takes {want} selections, got {n}")
+        if self.channel == Channel.retail and not self.shop_id:
+            raise ValueError("shop_id: required for retail bets")
+        return self
+
+    @property
+    def lines(self) -> int:
+        _, lines = BET_SHAPES[self.bet_type]
+        return lines * (2 if self.each_way and self.bet_type != BetType.each_way else 1)
+
+    @property
+    def stake_minor(self) -> int:
+        return to_minor(self.stake, self.currency)
+
+
+class Selection(BaseModel):
+    event: str
+    market: str
+    selection: str
+    price: str
+    decimal_odds: float | None
+
+
+class RiskAssessment(BaseModel):
+    score: int = Field(ge=0, le=100)
+    level: Literal["low", "medium", "high", "critical"]
+    signals: list[str]
+    recommendation: str
+    model_version: str
+
+
+class Bet(BaseModel):
+    """A stored bet."""
+
+    bet_id: str
+    customer_id: str | None
+    shop_id: str | None
+    channel: Channel
+    stake_minor: int
+    currency: str
+    bet_type: BetType
+    each_way: bool
+    lines: int
+    selections: list[Selection]
+    sport: str
+    placed_at: datetime
+    received_at: datetime
+    device_id: str | None = None
+    location: Location | None = None
+    # Potential return if every selection wins; None when any price is SP.
+    potential_return_minor: int | None
+    risk: RiskAssessment
+    ingested_by: str = ""
+
+
+class History(BaseModel):
+    """A subject's (customer's or writer's) recent betting, read before a bet is scored."""
+
+    bets_24h: int = 0
+    stake_24h_minor: int = 0
+    bets_30d: int = 0
+    stake_30d_minor: int = 0
+    max_stake_30d_minor: int = 0
+    days_active_30d: int = 0
+    seconds_since_last_bet: float | None = None
+    distinct_shops_24h: int = 0

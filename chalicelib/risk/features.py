@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from chalicelib.schemas import BetIn, BetType, Channel, History
+from chalicelib.domain.bets import BetIn, BetType, Channel, History
 
 # Decimal odds assumed for a selection priced at SP (starting price): a mid-field runner.
 SP_DEFAULT_ODDS = 4.0

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import onnxruntime as ort
 
+from chalicelib.domain.bets import BetIn, BetType, Channel, History, RiskAssessment
 from chalicelib.domain.money import format_minor
 from chalicelib.risk.features import (
     FEATURE_NAMES,
@@ -27,7 +28,6 @@ from chalicelib.risk.features import (
     price_summary,
     vectorize,
 )
-from chalicelib.schemas import BetIn, BetType, Channel, History, RiskAssessment
 
 MODEL_DIR = Path(__file__).parent.parent / "models"
 MODEL_PATH = MODEL_DIR / "risk.onnx"

@@ -1,105 +1,92 @@
 """Slip-scoring Lambda: S3 ObjectCreated (via SQS) -> check, pre-process, embed -> clustering queue.
 
 Packaged on its own (OpenCV + onnxruntime + numpy) together with the light `chalicelib` modules it
-uses (config, aws, slips). Idempotent: a slip record moves out of `awaiting_upload` once, so a
-repeated S3 event neither re-embeds nor double-sends (an `embedded` slip is re-sent, harmlessly,
-in case the first send was lost).
+uses (core, domain.slips, the slips adapter, services.slip_processing). The use case and its
+idempotency live in `chalicelib/services/slip_processing.py`; this module parses the event
+(Powertools parser models), wires the adapters and reports partial batch failures.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import S3Model, SqsRecordModel
+from pydantic import BaseModel, Json
 
-from chalicelib import aws, slips
-from chalicelib.config import settings
-from functions.slip_scoring.pipeline import SlipLimits, SlipRejected, embed_slip
-
-logger = Logger(service="betwatch-slip-scoring")
-processor = BatchProcessor(event_type=EventType.SQS)
-
-
-def _limits() -> SlipLimits:
-    cfg = settings()
-    return SlipLimits(
-        max_bytes=cfg.slip_max_bytes,
-        min_bytes=cfg.slip_min_bytes,
-        max_pixels=cfg.slip_max_pixels,
-        min_side=cfg.slip_min_side,
-    )
+from chalicelib.core import observability as obs
+from chalicelib.core.observability import logger
+from chalicelib.domain.slips import S3ObjectRef, SlipLimits
+from chalicelib.services.slip_processing import SlipProcessor
+from functions.slip_scoring.pipeline import SlipRejected, embed_slip
 
 
-def _objects(body: dict[str, Any]) -> list[slips.S3ObjectRef]:
-    if body.get("Event") == "s3:TestEvent":
+class S3TestEvent(BaseModel):
+    """What S3 sends once when a notification is configured."""
+
+    Event: Literal["s3:TestEvent"]
+
+
+class SlipUploadRecord(SqsRecordModel):
+    body: Json[S3Model | S3TestEvent]  # type: ignore[assignment]
+
+
+_processor: SlipProcessor | None = None
+
+
+def processor() -> SlipProcessor:
+    """Adapters built once per container from the settings."""
+    global _processor
+    if _processor is None:
+        from chalicelib.adapters.dynamodb.client import Dynamo
+        from chalicelib.adapters.dynamodb.slips import DynamoSlipStore
+        from chalicelib.adapters.s3 import S3FileStore
+        from chalicelib.adapters.sqs import SqsQueue
+        from chalicelib.core import aws
+        from chalicelib.core.config import settings
+
+        cfg = settings()
+        limits = SlipLimits(cfg.slip_max_bytes, cfg.slip_min_bytes, cfg.slip_max_pixels, cfg.slip_min_side)
+        _processor = SlipProcessor(
+            slips=DynamoSlipStore(Dynamo(aws.client("dynamodb")), cfg.tables),
+            files=S3FileStore(aws.client("s3")),
+            queue=SqsQueue(aws.client("sqs"), cfg.queues),
+            embed=embed_slip,
+            limits=limits,
+            refused=SlipRejected,
+        )
+    return _processor
+
+
+def objects(record: SlipUploadRecord) -> list[S3ObjectRef]:
+    body = record.body
+    if isinstance(body, S3TestEvent):
         return []
-    refs = []
-    for rec in body.get("Records", []):
-        if not str(rec.get("eventName", "")).startswith("ObjectCreated"):
-            continue
-        s3 = rec["s3"]
-        refs.append(
-            slips.S3ObjectRef(
-                bucket=s3["bucket"]["name"],
-                key=unquote_plus(s3["object"]["key"]),
-                size=int(s3["object"].get("size", 0)),
-                etag=s3["object"].get("eTag"),
-            )
+    return [
+        S3ObjectRef(
+            bucket=r.s3.bucket.name,
+            key=unquote_plus(obj.key),
+            size=int(obj.size or 0),
+            etag=obj.eTag,
         )
-    return refs
+        for r in body.Records
+        if r.eventName.startswith("ObjectCreated") and (obj := r.s3.object) is not None
+    ]
 
 
-def process_object(ref: slips.S3ObjectRef) -> str:
-    """Handle one uploaded object; returns what was done (for logs and tests)."""
-    bet_id = slips.bet_id_from_key(ref.key)
-    record = slips.get(bet_id) if bet_id else None
-    if bet_id is None or record is None or record.object_key != ref.key:
-        logger.warning("ignoring object that no slip is awaiting", extra={"key": ref.key})
-        return "ignored"
-    if record.status == slips.SlipStatus.embedded:
-        if msg := slips.clustering_message(bet_id):
-            slips.send_for_clustering(msg)
-        return "resent"
-    if record.status != slips.SlipStatus.awaiting_upload:
-        return "duplicate"
-    limits = _limits()
-    if ref.size > limits.max_bytes:
-        slips.mark_rejected(
-            bet_id,
-            ref.key,
-            f"file is {ref.size / 1e6:.1f} MB, over the {limits.max_bytes / 1e6:.0f} MB limit",
-            ref.etag,
-        )
-        return "rejected"
-    obj = aws.client("s3").get_object(Bucket=ref.bucket, Key=ref.key)
-    data = obj["Body"].read(limits.max_bytes + 1)
-    try:
-        emb = embed_slip(data, limits)
-    except SlipRejected as exc:
-        slips.mark_rejected(bet_id, ref.key, exc.reason, ref.etag)
-        logger.info("slip rejected", extra={"bet_id": bet_id, "reason": exc.reason})
-        return "rejected"
-    if slips.mark_embedded(bet_id, ref.key, emb.vector, emb.model_version, ref.etag):
-        slips.send_for_clustering(
-            slips.ClusteringMessage(
-                bet_id=bet_id, object_key=ref.key, embedding=emb.vector, model_version=emb.model_version
-            )
-        )
-        return "embedded"
-    return "duplicate"
-
-
-def _record_handler(record: SQSRecord) -> None:
-    for ref in _objects(json.loads(record.body)):
-        process_object(ref)
+def _record_handler(record: SlipUploadRecord) -> None:
+    logger.set_correlation_id(record.messageId)
+    for ref in objects(record):
+        processor().process(ref)
 
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return dict(
-        process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)
-    )
+    batch = BatchProcessor(event_type=EventType.SQS, model=SlipUploadRecord)
+    try:
+        return dict(
+            process_partial_response(event=event, record_handler=_record_handler, processor=batch, context=context)
+        )
+    finally:
+        obs.flush()

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from chalicelib.domain.slips import SlipLimits
+
 from . import embedder
 from .features import extract_features
 from .preprocess import NoHandwriting, extract_handwriting
@@ -24,12 +26,12 @@ _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 
 _NOT_IMAGE = "not an image (could not decode JPEG/PNG)"
 
 
-@dataclass(frozen=True)
-class SlipLimits:
-    max_bytes: int = 8 * 1024 * 1024
-    min_bytes: int = 1024
-    max_pixels: int = 40_000_000
-    min_side: int = 200
+def default_limits() -> SlipLimits:
+    """The limits of the deployment's settings (their defaults are written once, in core/config.py)."""
+    from chalicelib.core.config import settings
+
+    cfg = settings()
+    return SlipLimits(cfg.slip_max_bytes, cfg.slip_min_bytes, cfg.slip_max_pixels, cfg.slip_min_side)
 
 
 class SlipRejected(Exception):
@@ -48,7 +50,8 @@ class SlipEmbedding:
 
 
 def _mb(n: float) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
+    # Binary megabytes: the unit the limits are set in (8 MiB is "8.0 MiB", not "8.4 MB").
+    return f"{n / (1024 * 1024):.1f} MiB"
 
 
 def image_size(data: bytes) -> tuple[str, int, int]:
@@ -93,10 +96,11 @@ def check_pixels_header(data: bytes, limits: SlipLimits) -> None:
         raise SlipRejected(f"image is {w}x{h} = {pixels / 1e6:.1f} MP, over the {limits.max_pixels / 1e6:.0f} MP limit")
 
 
-def decode_slip(data: bytes, limits: SlipLimits = SlipLimits()) -> np.ndarray:
+def decode_slip(data: bytes, limits: SlipLimits | None = None) -> np.ndarray:
     """Validated greyscale uint8 page."""
+    limits = limits or default_limits()
     if len(data) > limits.max_bytes:
-        raise SlipRejected(f"file is {_mb(len(data))}, over the {_mb(limits.max_bytes).replace('.0 ', ' ')} limit")
+        raise SlipRejected(f"file is {_mb(len(data))}, over the {_mb(limits.max_bytes)} limit")
     if len(data) < limits.min_bytes:
         raise SlipRejected(f"file is {len(data)} bytes, under the {limits.min_bytes} byte minimum")
     check_pixels_header(data, limits)
@@ -111,7 +115,7 @@ def decode_slip(data: bytes, limits: SlipLimits = SlipLimits()) -> np.ndarray:
     return img
 
 
-def embed_slip(data: bytes, limits: SlipLimits = SlipLimits()) -> SlipEmbedding:
+def embed_slip(data: bytes, limits: SlipLimits | None = None) -> SlipEmbedding:
     """Embed the handwriting of one scanned slip; raises ``SlipRejected`` with a reason."""
     gray = decode_slip(data, limits)
     try:

@@ -26,7 +26,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from chalicelib.schemas import BET_SHAPES, BetIn, BetType, Channel, History
+from chalicelib.domain.bets import BET_SHAPES, BetIn, BetType, Channel, History
 
 # Simulated period: fixed dates in the past, so output is deterministic and BetIn never sees a
 # future placed_at.

@@ -1,4 +1,4 @@
-"""OpenAPI 3.1 document generated from the app's routes and their pydantic models."""
+"""OpenAPI 3.1 document generated from the routes' Specs and their pydantic models."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from chalice import Chalice
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.endpoints import Spec
-from chalicelib.views import ErrorBody
+from chalicelib.api.errors import ErrorBody
+from chalicelib.api.spec import Spec
 
 REF = "#/components/schemas/{model}"
 
@@ -22,14 +22,47 @@ SWAGGER_HTML = """<!doctype html>
 <script>window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#ui"});</script>
 </body></html>"""
 
+REASONS = {
+    200: "OK",
+    400: "Malformed request or query parameter",
+    401: "Missing or invalid credentials",
+    403: "Role not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Body too large",
+    415: "Not application/json",
+    422: "Validation error naming the field",
+    503: "A dependency is busy or down; retry after Retry-After seconds",
+}
 
-def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
-    specs: list[tuple[str, str, Spec]] = []
+
+def routes(app: Chalice) -> list[tuple[str, str, Spec]]:
+    out: list[tuple[str, str, Spec]] = []
     for path, methods in sorted(app.routes.items()):
         for method, entry in sorted(methods.items()):
             spec = getattr(entry.view_function, "__betwatch_spec__", None)
             if spec is not None:
-                specs.append((path, method.lower(), spec))
+                out.append((path, method.lower(), spec))
+    return out
+
+
+def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": {k: v for k, v in prop.items() if k not in ("title", "description")},
+            "description": prop.get("description", ""),
+        }
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
+    specs = routes(app)
     models: set[type[BaseModel]] = {ErrorBody}
     for _, _, s in specs:
         models.update(m for m in (s.request, s.response) if m is not None)
@@ -47,9 +80,11 @@ def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
             {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
             for p in re.findall(r"{(\w+)}", path)
         ]
+        if s.query is not None:
+            params += _query_params(s.query)
         params += [
-            {"name": q, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
-            for q, d in s.query.items()
+            {"name": h, "in": "header", "required": False, "schema": {"type": "string"}, "description": d}
+            for h, d in s.headers.items()
         ]
         if params:
             op["parameters"] = params
@@ -58,20 +93,24 @@ def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": REF.format(model=s.request.__name__)}}},
             }
-        ok: dict[str, Any] = {"description": "OK"}
+        ok: dict[str, Any] = {"description": REASONS.get(s.status, "OK")}
         if s.response is not None:
             ok["content"] = {"application/json": {"schema": {"$ref": REF.format(model=s.response.__name__)}}}
         responses: dict[str, Any] = {str(s.status): ok}
+        for code, what in s.also.items():
+            responses[str(code)] = {**ok, "description": what}
         err = {"content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorBody")}}}}
         codes = set(s.errors)
         if s.request is not None:
             codes |= {400, 413, 415, 422}
+        if s.query is not None:
+            codes |= {400}
         if s.roles is not None:
             codes |= {401, 403}
             op["security"] = [{"apiKey": []}, {"bearer": []}]
             op["description"] = "Roles: " + ", ".join(r.value for r in s.roles) + " (admin may do everything)."
         for code in sorted(codes):
-            responses[str(code)] = {"description": _reason(code), **err}
+            responses[str(code)] = {"description": REASONS.get(code, "Error"), **err}
         op["responses"] = responses
         paths.setdefault(path, {})[method] = op
     return {
@@ -80,7 +119,7 @@ def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
             "title": "betwatch",
             "version": version,
             "description": "Bet monitoring and customer-behaviour tracking for bookmakers. "
-            "Money is in integer minor units; times are UTC.",
+            "Money is in integer minor units; times are UTC (RFC 3339).",
         },
         "paths": paths,
         "components": {
@@ -95,16 +134,3 @@ def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
 
 def _op_id(method: str, path: str) -> str:
     return method + "".join(p.strip("{}").title() for p in path.split("/") if p)
-
-
-def _reason(code: int) -> str:
-    return {
-        400: "Malformed request",
-        401: "Missing or invalid credentials",
-        403: "Role not allowed",
-        404: "Not found",
-        409: "Conflict",
-        413: "Body too large",
-        415: "Not JSON",
-        422: "Validation error naming the field",
-    }.get(code, "Error")

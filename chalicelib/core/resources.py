@@ -115,8 +115,6 @@ class Schedule:
 class Secret:
     logical: str
     purpose: str = ""
-    # Functions that may read it (Chalice handler names); the others never see its id.
-    readers: tuple[str, ...] = ()
 
     @property
     def env_var(self) -> str:
@@ -135,11 +133,10 @@ TABLES: tuple[Table, ...] = (
         pk="pk",
         sk="sk",
         ttl_attribute="expires_at",
-        gsis=(Index("by_kind", pk="kind", sk="updated_at", projection=("pk", "display")),),
         purpose=(
-            "Customers and writers (pk CUST#<id> / WRITER#<id>): PROFILE item with totals, one BET#<ts>#<id> "
-            "item per bet for exact rolling windows, DAY#<date> daily buckets, SLIP# and LINK# items. "
-            "pk WRITERS holds one CENTROID#<writer> item per writer for open-set matching."
+            "Customers and writers (pk CUST#<id> / WRITER#<id>): a PROFILE item with running totals, one "
+            "BET#<placed_at>#<id> item per bet for exact rolling windows (TTL), LINK# and SLIP# items. "
+            "pk WRITERS holds one W#<writer> centroid item per writer for open-set matching."
         ),
     ),
     Table(
@@ -152,11 +149,25 @@ TABLES: tuple[Table, ...] = (
         pk="pk",
         sk="sk",
         ttl_attribute="expires_at",
-        gsis=(Index("outbox", pk="outbox", sk="sk"),),
         purpose=(
             "ACTIVE#<hour> items list the subjects that bet in that hour (so rules never Scan); "
-            "ALERTS#<day> holds alerts; RULESTATE#<rule>#<subject> holds cooldowns; the sparse "
-            "'outbox' index holds alerts not yet published to SNS."
+            "RULESTATE#<rule>#<subject> items hold each rule's cooldown per subject."
+        ),
+    ),
+    Table(
+        "alerts",
+        pk="pk",
+        sk="sk",
+        gsis=(
+            Index("by_day", pk="alert_day", sk="raised"),
+            Index("by_status", pk="alert_status", sk="raised"),
+            Index("by_subject", pk="subject_key", sk="raised"),
+            Index("outbox", pk="outbox", sk="raised"),
+        ),
+        purpose=(
+            "One item per alert (pk ALERT#<id>): rule and version, subject, severity, status, metric, "
+            "evidence and events; read by id, by day, status or subject, and the sparse 'outbox' index "
+            "holds alerts not yet published to SNS."
         ),
     ),
     Table(
@@ -225,7 +236,89 @@ SECRETS: tuple[Secret, ...] = (
     Secret(
         "jwt-signing-key",
         purpose="HS256 key signing staff bearer tokens; read by the API at its first token operation.",
-        readers=("api_handler",),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class TableUse:
+    table: str
+    write: bool = False
+    indexes: bool = False  # Query on the table's GSIs as well
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function and everything it may touch: the stack's IAM policies and the local provisioner's
+    roles are generated from this (core/access.py); nothing else lists permissions."""
+
+    name: str  # the Chalice handler name, or the folder under functions/
+    package: str  # "chalice" (the Chalice app's package) or "image" (its own container image)
+    purpose: str = ""
+    tables: tuple[TableUse, ...] = ()
+    describe_tables: bool = False  # /health
+    sends_to: tuple[str, ...] = ()  # queues
+    reads_objects: tuple[str, ...] = ()  # buckets, under their notification prefix
+    presigns_uploads: tuple[str, ...] = ()  # buckets: presigned POSTs are signed with this role
+    publishes: tuple[str, ...] = ()  # topics
+    secrets: tuple[str, ...] = ()  # only these functions get the secret's id in their environment
+
+    @property
+    def consumes(self) -> tuple[str, ...]:
+        prefix = "app:" if self.package == "chalice" else "fn:"
+        return tuple(q.logical for q in QUEUES if q.consumer == prefix + self.name)
+
+    @property
+    def schedules(self) -> tuple[str, ...]:
+        return tuple(s.logical for s in SCHEDULES if s.handler == self.name)
+
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        "api_handler",
+        "chalice",
+        purpose="Every API route.",
+        tables=(
+            TableUse("principals", write=True),
+            TableUse("bets", write=True),
+            TableUse("subjects", write=True),
+            TableUse("monitoring", write=True),
+            TableUse("slips", write=True),
+            TableUse("alerts", indexes=True),
+        ),
+        describe_tables=True,
+        presigns_uploads=("slips",),
+        secrets=("jwt-signing-key",),
+    ),
+    Function(
+        "cluster_slips",
+        "chalice",
+        purpose="Assigns embedded slips to writers (open set) and links writers to customers.",
+        tables=(
+            TableUse("subjects", write=True),
+            TableUse("slips", write=True),
+            TableUse("bets"),
+            TableUse("monitoring", write=True),
+        ),
+    ),
+    Function(
+        "evaluate_rules",
+        "chalice",
+        purpose="Evaluates the rules over rolling windows and publishes new alerts.",
+        tables=(
+            TableUse("monitoring", write=True),
+            TableUse("alerts", write=True, indexes=True),
+            TableUse("subjects"),
+        ),
+        publishes=("alerts",),
+    ),
+    Function(
+        "slip_scoring",
+        "image",
+        purpose="Checks, pre-processes and embeds uploaded slips (OpenCV + ONNX).",
+        tables=(TableUse("slips", write=True),),
+        reads_objects=("slips",),
+        sends_to=("slip-clustering",),
     ),
 )
 
@@ -261,3 +354,7 @@ def secret(logical: str) -> Secret:
 
 def schedule(logical: str) -> Schedule:
     return next(s for s in SCHEDULES if s.logical == logical)
+
+
+def function(name: str) -> Function:
+    return next(f for f in FUNCTIONS if f.name == name)

@@ -1,7 +1,10 @@
-"""Lazily created boto3 clients, injectable for tests.
+"""Lazily created boto3 clients, one per service and process, with retries configured.
 
 Nothing talks to AWS at import time, so moto can be started first and tests can swap a client.
 Endpoints come from boto3's own configuration (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>).
+Throttling, 5xx and connection errors are retried by botocore's "standard" mode with exponential
+backoff and jitter; DynamoDB transaction conflicts, which botocore does not retry, are retried by
+`adapters/dynamodb/client.py`.
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ from typing import Any
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
-_resources: dict[str, Any] = {}
 _session: Any = None
+
+MAX_ATTEMPTS = 5
+CONNECT_TIMEOUT_S = 3
+READ_TIMEOUT_S = 10
 
 
 def _boto_session() -> Any:
@@ -25,6 +31,17 @@ def _boto_session() -> Any:
     return _session
 
 
+def client_config() -> Any:
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT_S,
+        read_timeout=READ_TIMEOUT_S,
+        max_pool_connections=32,
+    )
+
+
 def client(service: str) -> Any:
     """The process-wide client for `service`, created on first use."""
     c = _clients.get(service)
@@ -32,19 +49,8 @@ def client(service: str) -> Any:
         with _lock:
             c = _clients.get(service)
             if c is None:
-                c = _clients[service] = _boto_session().client(service)
+                c = _clients[service] = _boto_session().client(service, config=client_config())
     return c
-
-
-def dynamodb_table(name: str) -> Any:
-    """A boto3 DynamoDB Table resource (its Decimal-typed API suits integer money)."""
-    t = _resources.get(name)
-    if t is None:
-        with _lock:
-            t = _resources.get(name)
-            if t is None:
-                t = _resources[name] = _boto_session().resource("dynamodb").Table(name)
-    return t
 
 
 def inject(service: str, obj: Any) -> None:
@@ -57,5 +63,4 @@ def reset() -> None:
     global _session
     with _lock:
         _clients.clear()
-        _resources.clear()
         _session = None

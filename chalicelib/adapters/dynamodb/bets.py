@@ -1,0 +1,46 @@
+"""Bets in the `bets` table, recorded in one transaction with their subjects' items."""
+
+from __future__ import annotations
+
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb.client import Dynamo, TransactionCancelled, put
+from chalicelib.adapters.dynamodb.subjects import bet_writes
+from chalicelib.domain.bets import Bet
+from chalicelib.domain.subjects import SubjectRef
+from chalicelib.ports import StoredBet
+
+
+class DynamoBetStore:
+    def __init__(self, dynamo: Dynamo, tables: dict[str, str], history_days: int):
+        self.db = dynamo
+        self.tables = tables
+        self.history_days = history_days
+
+    def get(self, bet_id: str) -> StoredBet | None:
+        item = self.db.get(self.tables["bets"], {"pk": keys.bet(bet_id)})
+        if item is None:
+            return None
+        return StoredBet(Bet.model_validate_json(item["doc"]), item["fingerprint"])
+
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
+        writes = [
+            put(
+                self.tables["bets"],
+                {
+                    "pk": keys.bet(bet.bet_id),
+                    "doc": bet.model_dump_json(),
+                    "fingerprint": fingerprint,
+                    "risk_score": bet.risk.score,
+                },
+                condition="attribute_not_exists(pk)",
+            )
+        ]
+        for ref in subjects:
+            writes += bet_writes(self.tables, ref, bet, self.history_days)
+        try:
+            self.db.transact(writes)
+        except TransactionCancelled as exc:
+            if exc.failed(0):
+                return False  # the bet id exists: the caller answers as a replay (or a conflict)
+            raise
+        return True

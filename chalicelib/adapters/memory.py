@@ -1,0 +1,325 @@
+"""In-memory implementations of every port, with the same guarantees as the DynamoDB adapters
+(conditional writes, all-or-nothing records, cooldowns) kept by one lock. For unit tests, and for
+anyone who wants to run the services without AWS."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.alerts import Alert, AlertEvent, in_cooldown
+from chalicelib.domain.bets import Bet, BetIn, History, RiskAssessment
+from chalicelib.domain.rules import WindowBet
+from chalicelib.domain.slips import FINAL, ClusteringMessage, SlipRecord, SlipStatus
+from chalicelib.domain.subjects import Profile, SubjectRef
+from chalicelib.ports import ApiKeyRecord, SlipAssignment, StaleWrite, StoredBet, UserRecord, WriterState
+
+
+@dataclass
+class Calls:
+    """How many store operations each fake served (the call-count tests read it)."""
+
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def hit(self, name: str) -> None:
+        self.counts[name] += 1
+
+
+class MemorySubjects:
+    def __init__(self, calls: Calls | None = None) -> None:
+        self.lock = threading.RLock()
+        self.calls = calls or Calls()
+        self.bets: dict[SubjectRef, dict[str, WindowBet]] = defaultdict(dict)
+        self.profiles: dict[SubjectRef, Profile] = {}
+        self.link_map: dict[SubjectRef, set[SubjectRef]] = defaultdict(set)
+        self.slip_map: dict[SubjectRef, set[str]] = defaultdict(set)
+        self.active: dict[str, set[SubjectRef]] = defaultdict(set)
+
+    def count(self, ref: SubjectRef, bet: Bet, has_slip: bool = False) -> None:
+        """What the DynamoDB adapter's bet_writes do (call with the lock held)."""
+        if bet.bet_id in self.bets[ref]:
+            return
+        self.bets[ref][bet.bet_id] = WindowBet(bet.bet_id, bet.stake_minor, bet.placed_at, bet.shop_id, has_slip)
+        old = self.profiles.get(ref)
+        placed = bet.placed_at.isoformat()
+        self.profiles[ref] = Profile(
+            subject=ref,
+            bets_total=(old.bets_total if old else 0) + 1,
+            stake_total_minor=(old.stake_total_minor if old else 0) + bet.stake_minor,
+            first_bet_at=old.first_bet_at if old and old.first_bet_at else placed,
+        )
+        self.active[bet.placed_at.strftime("%Y-%m-%dT%H")].add(ref)
+
+    def bets_between(self, subject: SubjectRef, start: datetime, end: datetime) -> list[WindowBet]:
+        self.calls.hit("subjects.bets_between")
+        with self.lock:
+            found = [b for b in self.bets.get(subject, {}).values() if start <= b.placed_at <= end]
+        return sorted(found, key=lambda b: (b.placed_at, b.bet_id))
+
+    def profile(self, subject: SubjectRef) -> Profile | None:
+        self.calls.hit("subjects.profile")
+        return self.profiles.get(subject)
+
+    def links(self, subject: SubjectRef) -> list[SubjectRef]:
+        return sorted(self.link_map.get(subject, set()))
+
+    def slips(self, subject: SubjectRef) -> list[str]:
+        return sorted(self.slip_map.get(subject, set()))
+
+    def active_subjects(self, start: datetime, end: datetime) -> set[SubjectRef]:
+        found: set[SubjectRef] = set()
+        hour = start.replace(minute=0, second=0, microsecond=0)
+        while hour <= end:
+            self.calls.hit("activity.hour")
+            found |= self.active.get(hour.strftime("%Y-%m-%dT%H"), set())
+            hour += timedelta(hours=1)
+        return found
+
+
+class MemoryBets:
+    def __init__(self, subjects: MemorySubjects) -> None:
+        self.subjects = subjects
+        self.items: dict[str, StoredBet] = {}
+
+    def get(self, bet_id: str) -> StoredBet | None:
+        return self.items.get(bet_id)
+
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
+        with self.subjects.lock:
+            if bet.bet_id in self.items:
+                return False
+            self.items[bet.bet_id] = StoredBet(bet, fingerprint)
+            for ref in subjects:
+                self.subjects.count(ref, bet)
+        return True
+
+
+class MemorySlips:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.items: dict[str, SlipRecord] = {}
+        self.embeddings: dict[str, list[float]] = {}
+
+    def get(self, bet_id: str) -> SlipRecord | None:
+        return self.items.get(bet_id)
+
+    def reserve_upload(self, bet_id: str, object_key: str, at: datetime) -> bool:
+        with self.lock:
+            cur = self.items.get(bet_id)
+            if cur is not None and cur.status in FINAL:
+                return False
+            self.items[bet_id] = SlipRecord(
+                bet_id=bet_id, status=SlipStatus.awaiting_upload, object_key=object_key, updated_at=at.isoformat()
+            )
+            return True
+
+    def _transition(self, bet_id: str, object_key: str, **changes: Any) -> bool:
+        with self.lock:
+            cur = self.items.get(bet_id)
+            if cur is None or cur.object_key != object_key or cur.status != SlipStatus.awaiting_upload:
+                return False
+            self.items[bet_id] = cur.model_copy(update=changes)
+            return True
+
+    def mark_rejected(self, bet_id: str, object_key: str, reason: str, etag: str | None, at: datetime) -> bool:
+        return self._transition(
+            bet_id, object_key, status=SlipStatus.rejected, reason=reason, etag=etag, updated_at=at.isoformat()
+        )
+
+    def mark_embedded(
+        self, bet_id: str, object_key: str, vector: list[float], model_version: str, etag: str | None, at: datetime
+    ) -> bool:
+        with self.lock:
+            ok = self._transition(
+                bet_id,
+                object_key,
+                status=SlipStatus.embedded,
+                reason=None,
+                etag=etag,
+                model_version=model_version,
+                updated_at=at.isoformat(),
+            )
+            if ok:
+                self.embeddings[bet_id] = [round(x, 6) for x in vector]
+            return ok
+
+    def clustering_message(self, bet_id: str) -> ClusteringMessage | None:
+        cur = self.items.get(bet_id)
+        if cur is None or cur.status != SlipStatus.embedded:
+            return None
+        return ClusteringMessage(
+            bet_id=bet_id,
+            object_key=cur.object_key,
+            embedding=self.embeddings[bet_id],
+            model_version=cur.model_version or "",
+        )
+
+
+class MemoryWriters:
+    def __init__(self, slips: MemorySlips, subjects: MemorySubjects) -> None:
+        self.slip_store, self.subjects = slips, subjects
+        self.states: dict[str, WriterState] = {}
+
+    def writers(self) -> list[WriterState]:
+        return list(self.states.values())
+
+    def assign(self, assignment: SlipAssignment, at: datetime) -> None:
+        a = assignment
+        msg, w = a.message, a.writer
+        with self.slip_store.lock, self.subjects.lock:
+            slip = self.slip_store.items.get(msg.bet_id)
+            current = self.states.get(w.writer_id)
+            if (
+                slip is None
+                or slip.status != SlipStatus.embedded
+                or slip.object_key != msg.object_key
+                or slip.writer_id is not None
+                or (current is None) != (a.previous_n == 0)
+                or (current is not None and current.n != a.previous_n)
+            ):
+                raise StaleWrite(msg.bet_id)
+            self.slip_store.items[msg.bet_id] = slip.model_copy(
+                update={
+                    "status": SlipStatus.clustered,
+                    "writer_id": w.writer_id,
+                    "similarity": round(a.similarity, 6),
+                    "updated_at": at.isoformat(),
+                }
+            )
+            self.states[w.writer_id] = replace(w)
+            writer = SubjectRef.writer(w.writer_id)
+            self.subjects.slip_map[writer].add(msg.bet_id)
+            self.subjects.count(writer, a.bet, has_slip=True)
+            if a.bet.customer_id:
+                customer = SubjectRef.customer(a.bet.customer_id)
+                self.subjects.slip_map[customer].add(msg.bet_id)
+                self.subjects.link_map[writer].add(customer)
+                self.subjects.link_map[customer].add(writer)
+
+
+class MemoryAlerts:
+    def __init__(self, calls: Calls | None = None) -> None:
+        self.lock = threading.RLock()
+        self.calls = calls or Calls()
+        self.items: dict[str, Alert] = {}
+        self.last_alert: dict[tuple[str, SubjectRef], datetime] = {}
+        self.outbox: list[str] = []
+
+    def create(self, alert: Alert, cooldown: timedelta) -> bool:
+        self.calls.hit("alerts.create")
+        with self.lock:
+            key = (alert.rule_id, alert.subject)
+            if in_cooldown(self.last_alert.get(key), alert.raised_at, cooldown) or alert.alert_id in self.items:
+                return False
+            self.last_alert[key] = alert.raised_at
+            self.items[alert.alert_id] = alert.model_copy(deep=True)
+            self.outbox.append(alert.alert_id)
+            return True
+
+    def get(self, alert_id: str) -> Alert | None:
+        a = self.items.get(alert_id)
+        return a.model_copy(deep=True) if a else None
+
+    def recent(self, since: datetime, until: datetime, limit: int) -> list[Alert]:
+        day0, day1 = since.date(), until.date()
+        found = [a for a in self.items.values() if day0 <= a.raised_at.date() <= day1]
+        return sorted(found, key=lambda a: (a.raised_at, a.alert_id), reverse=True)[:limit]
+
+    def pending(self, limit: int) -> list[Alert]:
+        return [self.items[i].model_copy(deep=True) for i in self.outbox[:limit]]
+
+    def mark_published(self, alert_id: str, at: datetime, message_id: str) -> None:
+        with self.lock:
+            a = self.items[alert_id]
+            a.published_at = at
+            a.events.append(AlertEvent(at=at, actor="system", action="published", note=f"SNS message {message_id}"))
+            if alert_id in self.outbox:
+                self.outbox.remove(alert_id)
+
+
+class MemoryNotifier:
+    def __init__(self) -> None:
+        self.sent: list[Alert] = []
+
+    def publish(self, alert: Alert) -> str:
+        self.sent.append(alert)
+        return f"msg-{len(self.sent)}"
+
+
+class MemoryFiles:
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    def presign_post(
+        self, bucket: str, key: str, content_type: str, min_bytes: int, max_bytes: int, expires_s: int
+    ) -> dict[str, Any]:
+        return {"url": f"memory://{bucket}", "fields": {"key": key, "Content-Type": content_type}}
+
+    def read(self, bucket: str, key: str, max_bytes: int) -> bytes:
+        return self.objects[(bucket, key)][: max_bytes + 1]
+
+
+class MemoryQueue:
+    def __init__(self) -> None:
+        self.messages: dict[str, list[str]] = defaultdict(list)
+
+    def send(self, queue: str, body: str) -> None:
+        self.messages[queue].append(body)
+
+
+class MemoryPrincipals:
+    def __init__(self) -> None:
+        self.keys: dict[str, ApiKeyRecord] = {}
+        self.users: dict[str, UserRecord] = {}
+
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        self.keys[record.digest] = record
+
+    def api_key(self, digest: str) -> ApiKeyRecord | None:
+        return self.keys.get(digest)
+
+    def add_user(self, record: UserRecord) -> bool:
+        if record.username in self.users:
+            return False
+        self.users[record.username] = record
+        return True
+
+    def user(self, username: str) -> UserRecord | None:
+        return self.users.get(username)
+
+
+class FixedScorer:
+    """A RiskScorer that scores by a function of the stake (no model): services' tests."""
+
+    def __init__(self, level_at: dict[str, int] | None = None) -> None:
+        self.level_at = level_at or {"medium": 20_000, "high": 50_000, "critical": 200_000}
+        self.seen: list[tuple[BetIn, History]] = []
+
+    def assess(self, bet: BetIn, history: History) -> RiskAssessment:
+        self.seen.append((bet, history))
+        level = "low"
+        for name, minimum in self.level_at.items():
+            if bet.stake_minor >= minimum:
+                level = name
+        score = {"low": 5, "medium": 45, "high": 75, "critical": 95}[level]
+        return RiskAssessment(
+            score=score,
+            level=level,  # type: ignore[arg-type]
+            signals=[],
+            recommendation="accept",
+            model_version="fixed",
+        )
+
+    def ready(self) -> bool:
+        return True
+
+
+class MemoryHealth:
+    def __init__(self, down: dict[str, str] | None = None) -> None:
+        self.down = down or {}
+
+    def unreachable(self) -> dict[str, str]:
+        return dict(self.down)

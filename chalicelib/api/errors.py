@@ -1,0 +1,85 @@
+"""HTTP errors in one shape, and the one place domain errors become HTTP statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Response
+from pydantic import BaseModel, Field, ValidationError
+
+from chalicelib.domain import errors as d
+
+STATUS: dict[type[d.DomainError], int] = {
+    d.NotFound: 404,
+    d.Conflict: 409,
+    d.Invalid: 422,
+    d.Unauthenticated: 401,
+    d.Forbidden: 403,
+    d.Unavailable: 503,
+}
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer has this shape."""
+
+    error: str = Field(description="Machine-readable code, e.g. validation_error, not_found.")
+    message: str = Field(description="What is wrong, for people; names the field where there is one.")
+    details: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or []
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        body: dict[str, Any] = {"error": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return Response(
+            body=body, status_code=self.status, headers={"Content-Type": "application/json", **self.headers}
+        )
+
+
+def from_domain(exc: d.DomainError) -> ApiError:
+    status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, d.Unavailable) else {}
+    return ApiError(status, exc.code, exc.message, exc.details, headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("function-after", "function-before")) or "body"
+
+
+def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors(include_url=False):
+        msg = err["msg"].removeprefix("Value error, ")
+        field = _field(err["loc"])
+        # Model-level checks name their field at the start of the message ("shop_id: required ...").
+        if field == "body" and ": " in msg and msg.split(": ", 1)[0].isidentifier():
+            field, msg = msg.split(": ", 1)
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        out.append({"field": field, "message": msg})
+    return out
+
+
+def invalid(exc: ValidationError, where: str = "") -> ApiError:
+    details = validation_details(exc)
+    if where:
+        details = [{**x, "field": f"{where}.{x['field']}" if x["field"] != "body" else where} for x in details]
+    first = details[0]
+    return ApiError(422 if not where else 400, "validation_error", f"{first['field']}: {first['message']}", details)
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"{what} not found")

@@ -1,0 +1,103 @@
+"""Bets: record one (tills, the website), read one, and its slip upload and status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib import wiring
+from chalicelib.api.errors import ApiError
+from chalicelib.api.spec import ANY_CONTENT, Ctx, Spec, endpoint, json_response
+from chalicelib.domain.access import Role
+from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
+
+bp = Blueprint(__name__)
+MAX_IDEMPOTENCY_KEY = 200
+
+
+class BetCreated(BaseModel):
+    bet_id: str
+    stake_minor: int
+    currency: str
+    placed_at: datetime
+    risk: RiskAssessment
+    replayed: bool = Field(description="True when this answers a retried request for a bet already stored.")
+
+
+class SlipUploadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    content_type: str = Field(default="image/jpeg", pattern=r"^image/(jpeg|png)$")
+
+
+class SlipUpload(BaseModel):
+    url: str
+    fields: dict[str, str] = Field(description="Form fields to send, before the `file` field, in a multipart POST.")
+    object_key: str
+    max_bytes: int
+    expires_in: int
+
+
+class SlipStatusView(BaseModel):
+    bet_id: str
+    status: str
+    reason: str | None = None
+    writer_id: str | None = None
+    similarity: float | None = None
+    updated_at: str
+
+
+@bp.route("/bets", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint(
+    bp,
+    Spec(
+        "Record a bet and score its risk",
+        roles=(Role.ingest,),
+        request=BetIn,
+        response=BetCreated,
+        status=201,
+        errors=(409, 503),
+        also={200: "A retry of a bet already stored (same bet_id or Idempotency-Key): the stored bet"},
+        headers={"Idempotency-Key": "Makes a retry return the bet already stored (1 to 200 characters)"},
+    ),
+)
+def post_bet(ctx: Ctx) -> Response:
+    key = ctx.request.headers.get("idempotency-key")
+    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise ApiError(400, "invalid_idempotency_key", f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    bet, created = wiring.container().recorder.record(ctx.body, ctx.principal.id, key)
+    body = BetCreated(**bet.model_dump(include=set(BetCreated.model_fields)), replayed=not created)
+    return json_response(body, 201 if created else 200, {"Location": f"/bets/{bet.bet_id}"})
+
+
+@bp.route("/bets/{bet_id}", methods=["GET"])
+@endpoint(bp, Spec("A stored bet with its risk", roles=(Role.ingest, Role.staff), response=Bet, errors=(404,)))
+def get_bet(ctx: Ctx, bet_id: str) -> Response:
+    bet = wiring.container().recorder.get(bet_id)
+    if bet is None:
+        raise ApiError(404, "not_found", f"bet {bet_id} not found")
+    return json_response(bet)
+
+
+@bp.route("/bets/{bet_id}/slip", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint(
+    bp,
+    Spec(
+        "Presigned S3 POST for the bet's slip image",
+        roles=(Role.ingest,),
+        request=SlipUploadRequest,
+        response=SlipUpload,
+        status=201,
+        errors=(404, 409),
+    ),
+)
+def slip_upload(ctx: Ctx, bet_id: str) -> Response:
+    return json_response(SlipUpload(**wiring.container().uploads.start(bet_id, ctx.body.content_type)), 201)
+
+
+@bp.route("/bets/{bet_id}/slip", methods=["GET"])
+@endpoint(bp, Spec("Slip processing status", roles=(Role.ingest, Role.staff), response=SlipStatusView, errors=(404,)))
+def slip_status(ctx: Ctx, bet_id: str) -> Response:
+    record = wiring.container().uploads.status(bet_id)
+    return json_response(SlipStatusView(**record.model_dump()))

@@ -1,0 +1,151 @@
+"""The `endpoint` decorator: auth, strict body and query parsing, the mapping of errors, and the
+OpenAPI metadata of a route — declared once per route and used both at run time and by
+`/openapi.json`. Routing stays on Chalice's decorators (see the README for why)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from chalice import Response
+from chalice.app import Blueprint, Chalice, Request
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.api.errors import ApiError, from_domain, invalid
+from chalicelib.core.observability import logger
+from chalicelib.domain.access import Principal, Role
+from chalicelib.domain.errors import DomainError
+
+# Chalice answers 415 itself for content types a route does not list, in its own shape; take any
+# and let the parser answer with our error shape.
+ANY_CONTENT = [
+    "application/json",
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+    "application/octet-stream",
+]
+
+
+@dataclass(frozen=True)
+class Spec:
+    summary: str
+    roles: tuple[Role, ...] | None  # None: public
+    request: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    tag: str = "betwatch"
+    query: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()
+    # Other successful answers and what they mean, e.g. {200: "replay of a stored bet"}.
+    also: dict[int, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # request headers the route reads
+
+
+@dataclass
+class Ctx:
+    request: Request
+    _principal: Principal | None
+    body: Any = None
+    query: Any = None
+
+    @property
+    def principal(self) -> Principal:
+        assert self._principal is not None, "public routes have no principal"
+        return self._principal
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            # A till and the server must not disagree about which "stake" counted.
+            raise ApiError(400, "malformed_json", f"request body repeats the key {k!r}")
+        out[k] = v
+    return out
+
+
+def parse_json(raw: bytes | str | None, content_type: str | None, max_bytes: int) -> Any:
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if not raw:
+        raise ApiError(400, "empty_body", "request body is empty; send a JSON object")
+    if len(raw) > max_bytes:
+        raise ApiError(413, "body_too_large", f"request body is {len(raw)} bytes, over the {max_bytes} byte limit")
+    if not content_type or content_type.split(";")[0].strip().lower() != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json (Content-Type header)")
+    try:
+        # Decimal keeps money exact: 0.1 + 0.2 stays 0.3, and 12.345 is seen as 3 decimals.
+        return json.loads(raw, parse_float=Decimal, object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        pos = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ApiError(400, "malformed_json", f"request body is not valid JSON{pos}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "malformed_json", "request body is nested too deeply") from exc
+
+
+def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_error", "request body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid(exc) from exc
+
+
+def parse_query(model: type[BaseModel], params: Mapping[str, str] | None) -> BaseModel:
+    try:
+        return model.model_validate(dict(params or {}))
+    except ValidationError as exc:
+        details = [{"field": f"query.{'.'.join(map(str, e['loc'])) or '?'}", "message": e["msg"]} for e in exc.errors()]
+        first = details[0]
+        raise ApiError(400, "invalid_parameter", f"{first['field'][6:]}: {first['message']}", details) from exc
+
+
+def json_response(
+    model: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    body = model.model_dump(mode="json") if isinstance(model, BaseModel) else model
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def endpoint(app: Chalice | Blueprint, spec: Spec) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a route: authenticate and authorise, parse body and query, map every error."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(**path: str) -> Any:
+            from chalicelib import wiring
+
+            try:
+                request = app.current_request
+                assert request is not None
+                headers = dict(request.headers)
+                principal = None
+                if spec.roles is not None:
+                    principal = wiring.container().access.require(headers, *spec.roles)
+                body = query = None
+                if spec.request is not None:
+                    max_bytes = wiring.container().settings.max_body_bytes
+                    body = parse_model(
+                        spec.request, parse_json(request.raw_body, headers.get("content-type"), max_bytes)
+                    )
+                if spec.query is not None:
+                    query = parse_query(spec.query, request.query_params)
+                return fn(Ctx(request, principal, body, query), **path)
+            except ApiError as exc:
+                return exc.response()
+            except DomainError as exc:
+                return from_domain(exc).response()
+            except Exception:  # noqa: BLE001 - logged, answered as a 500 in our shape
+                logger.exception("unhandled error", extra={"route": fn.__name__})
+                return ApiError(500, "internal_error", "internal error; it has been logged").response()
+
+        wrapper.__betwatch_spec__ = spec  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate

@@ -1,0 +1,39 @@
+"""Subjects: whom betting is aggregated and monitored for (customers, anonymous writers, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class SubjectKind(StrEnum):
+    customer = "customer"
+    writer = "writer"
+
+
+@dataclass(frozen=True, order=True)
+class SubjectRef:
+    kind: SubjectKind
+    id: str
+
+    @classmethod
+    def customer(cls, customer_id: str) -> SubjectRef:
+        return cls(SubjectKind.customer, customer_id)
+
+    @classmethod
+    def writer(cls, writer_id: str) -> SubjectRef:
+        return cls(SubjectKind.writer, writer_id)
+
+    def describe(self) -> str:
+        """For people: 'customer C100', 'anonymous writer w-1a2b'."""
+        return f"customer {self.id}" if self.kind is SubjectKind.customer else f"anonymous writer {self.id}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A subject's running totals since its first bet."""
+
+    subject: SubjectRef
+    bets_total: int
+    stake_total_minor: int
+    first_bet_at: str | None = None

@@ -1,0 +1,189 @@
+"""Ports: what the services need from the outside world, as Protocols.
+
+Adapters implement them (`adapters/dynamodb/*`, `adapters/sns.py`, `adapters/s3.py`, ...) and so do
+the in-memory fakes (`adapters/memory.py`) the unit tests use. Each method is a use-case-sized
+operation (e.g. "record this bet against these subjects, atomically"), so a fake can keep the same
+guarantees as DynamoDB with a lock instead of a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.domain.alerts import Alert
+from chalicelib.domain.bets import Bet, BetIn, History, RiskAssessment
+from chalicelib.domain.rules import WindowBet
+from chalicelib.domain.slips import ClusteringMessage, SlipRecord
+from chalicelib.domain.subjects import Profile, SubjectRef
+
+
+@dataclass(frozen=True)
+class StoredBet:
+    bet: Bet
+    fingerprint: str
+
+
+class BetStore(Protocol):
+    def get(self, bet_id: str) -> StoredBet | None: ...
+
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
+        """Store the bet and count it for each subject, all or nothing. False if the id exists."""
+        ...
+
+
+class SubjectStore(Protocol):
+    def bets_between(self, subject: SubjectRef, start: datetime, end: datetime) -> list[WindowBet]: ...
+
+    def profile(self, subject: SubjectRef) -> Profile | None: ...
+
+    def links(self, subject: SubjectRef) -> list[SubjectRef]: ...
+
+    def slips(self, subject: SubjectRef) -> list[str]:
+        """Bet ids of the subject's slips."""
+        ...
+
+
+class ActivityIndex(Protocol):
+    def active_subjects(self, start: datetime, end: datetime) -> set[SubjectRef]: ...
+
+
+@dataclass(frozen=True)
+class WriterState:
+    """A writer as open-set matching sees it (its centroid and how many slips made it)."""
+
+    writer_id: str
+    centroid: list[float]
+    n: int
+
+
+@dataclass(frozen=True)
+class SlipAssignment:
+    """One slip joining a writer: the writer's new state and what the slip's bet counts towards."""
+
+    message: ClusteringMessage
+    bet: Bet
+    writer: WriterState  # the state after this slip joined (n counts it)
+    previous_n: int  # 0 for a new writer; the optimistic check on the centroid otherwise
+    similarity: float
+
+
+class SlipStore(Protocol):
+    def get(self, bet_id: str) -> SlipRecord | None: ...
+
+    def reserve_upload(self, bet_id: str, object_key: str, at: datetime) -> bool:
+        """Start (or restart) an upload; False when the bet's slip is already final."""
+        ...
+
+    def mark_rejected(self, bet_id: str, object_key: str, reason: str, etag: str | None, at: datetime) -> bool: ...
+
+    def mark_embedded(
+        self, bet_id: str, object_key: str, vector: list[float], model_version: str, etag: str | None, at: datetime
+    ) -> bool: ...
+
+    def clustering_message(self, bet_id: str) -> ClusteringMessage | None: ...
+
+
+class WriterStore(Protocol):
+    def writers(self) -> list[WriterState]: ...
+
+    def assign(self, assignment: SlipAssignment, at: datetime) -> None:
+        """Atomically: the slip gets its writer (once), the writer's centroid moves (optimistic check),
+        the bet counts for the writer and the writer <-> customer link is made. Raises StaleWrite."""
+        ...
+
+
+class StaleWrite(Exception):
+    """A conditional write lost: the record changed since it was read (or was already done)."""
+
+
+class AlertStore(Protocol):
+    def create(self, alert: Alert, cooldown: timedelta) -> bool:
+        """Store the alert unless its rule alerted on its subject within `cooldown`. True if new."""
+        ...
+
+    def get(self, alert_id: str) -> Alert | None: ...
+
+    def recent(self, since: datetime, until: datetime, limit: int) -> list[Alert]:
+        """Newest first."""
+        ...
+
+    def pending(self, limit: int) -> list[Alert]:
+        """Alerts not yet published."""
+        ...
+
+    def mark_published(self, alert_id: str, at: datetime, message_id: str) -> None: ...
+
+
+class Notifier(Protocol):
+    def publish(self, alert: Alert) -> str:
+        """Send the alert to staff; returns the message id."""
+        ...
+
+
+class FileStore(Protocol):
+    def presign_post(
+        self, bucket: str, key: str, content_type: str, min_bytes: int, max_bytes: int, expires_s: int
+    ) -> dict[str, Any]: ...
+
+    def read(self, bucket: str, key: str, max_bytes: int) -> bytes: ...
+
+
+class MessageQueue(Protocol):
+    def send(self, queue: str, body: str) -> None:
+        """Send to the queue of this logical name."""
+        ...
+
+
+class RiskScorer(Protocol):
+    def assess(self, bet: BetIn, history: History) -> RiskAssessment: ...
+
+    def ready(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    digest: str
+    key_id: str
+    name: str
+    role: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    username: str
+    role: str
+    salt: str
+    hash: str
+    created_at: str
+
+
+class PrincipalStore(Protocol):
+    def add_api_key(self, record: ApiKeyRecord) -> None: ...
+
+    def api_key(self, digest: str) -> ApiKeyRecord | None: ...
+
+    def add_user(self, record: UserRecord) -> bool:
+        """False when the username is taken."""
+        ...
+
+    def user(self, username: str) -> UserRecord | None: ...
+
+
+class SecretSource(Protocol):
+    def signing_key(self) -> str:
+        """The HS256 key for staff tokens ('' when none is configured)."""
+        ...
+
+
+class HealthProbe(Protocol):
+    def unreachable(self) -> dict[str, str]:
+        """Logical names of the stores that cannot be reached, with the error."""
+        ...
+
+
+def unique(refs: Iterable[SubjectRef]) -> list[SubjectRef]:
+    return sorted(set(refs))

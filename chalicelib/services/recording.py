@@ -1,0 +1,124 @@
+"""Recording a bet: score it against the customer's history, then store it with the customer's
+aggregates in one atomic write. Used by POST /bets, bet files and history imports alike."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from chalicelib.core import observability as obs
+from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.observability import logger
+from chalicelib.domain import history as hist
+from chalicelib.domain.bets import Bet, BetIn, History, Selection
+from chalicelib.domain.errors import Conflict, Invalid
+from chalicelib.domain.money import to_minor
+from chalicelib.domain.subjects import SubjectRef
+from chalicelib.ports import BetStore, RiskScorer, StoredBet, SubjectStore
+
+
+def fingerprint(body: BetIn) -> str:
+    """What a retry must repeat exactly: the request without its id."""
+    canonical = body.model_dump(mode="json", exclude={"bet_id"})
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def idempotent_bet_id(source: str, idempotency_key: str) -> str:
+    # Scoped to the client, so two tills using the same key do not collide.
+    return "idem-" + hashlib.sha256(f"{source}|{idempotency_key}".encode()).hexdigest()[:32]
+
+
+def potential_return(body: BetIn) -> int | None:
+    odds = [s.decimal_odds for s in body.selections]
+    if any(o is None for o in odds) or body.lines != 1:
+        return None  # SP, or a full-cover bet whose return depends on which legs win
+    product = Decimal(1)
+    for o in odds:
+        product *= o  # type: ignore[operator]
+    return int((Decimal(body.stake_minor) * product).to_integral_value())
+
+
+class BetRecorder:
+    def __init__(
+        self, bets: BetStore, subjects: SubjectStore, scorer: RiskScorer, currency: str, clock: Clock = utcnow
+    ):
+        self.bets, self.subjects, self.scorer = bets, subjects, scorer
+        self.currency = currency
+        self.clock = clock
+
+    def record(self, body: BetIn, source: str, idempotency_key: str | None = None) -> tuple[Bet, bool]:
+        """Store a new bet, or return the stored one for a retried request: (bet, created).
+
+        `source` names who reported it (an API key, a file, an import), for audit and idempotency."""
+        if body.currency != self.currency:
+            raise Invalid(
+                f"currency: this deployment takes {self.currency}, got {body.currency}",
+                [{"field": "currency", "message": f"must be {self.currency}"}],
+            )
+        bet_id = body.bet_id or (idempotent_bet_id(source, idempotency_key) if idempotency_key else uuid.uuid4().hex)
+        fp = fingerprint(body)
+        if existing := self.bets.get(bet_id):
+            return self._replay(existing, fp)
+        subjects = [SubjectRef.customer(body.customer_id)] if body.customer_id else []
+        history = self._history(subjects[0], body) if subjects else History()
+        bet = self.build(body, bet_id, source, history)
+        if not self.bets.record(bet, fp, subjects):
+            # A concurrent retry won the race: answer as a replay.
+            if existing := self.bets.get(bet_id):
+                return self._replay(existing, fp)
+            raise Conflict(f"bet {bet_id} could not be recorded; retry")
+        obs.count(obs.BETS_RECORDED)
+        obs.count(obs.RISK_LEVEL.format(level=bet.risk.level.title()))
+        logger.info(
+            "bet recorded",
+            extra={"bet_id": bet.bet_id, "risk_score": bet.risk.score, "risk_level": bet.risk.level},
+        )
+        return bet, True
+
+    def _history(self, subject: SubjectRef, body: BetIn) -> History:
+        end = body.placed_at
+        return hist.summarise(self.subjects.bets_between(subject, end - timedelta(days=hist.HISTORY_DAYS), end), end)
+
+    def build(self, body: BetIn, bet_id: str, source: str, history: History) -> Bet:
+        return Bet(
+            bet_id=bet_id,
+            customer_id=body.customer_id,
+            shop_id=body.shop_id,
+            channel=body.channel,
+            stake_minor=to_minor(body.stake, body.currency),
+            currency=body.currency,
+            bet_type=body.bet_type,
+            each_way=body.each_way,
+            lines=body.lines,
+            selections=[
+                Selection(
+                    event=s.event,
+                    market=s.market,
+                    selection=s.selection,
+                    price=str(s.price),
+                    decimal_odds=float(d) if (d := s.decimal_odds) is not None else None,
+                )
+                for s in body.selections
+            ],
+            sport=body.sport,
+            placed_at=body.placed_at,
+            received_at=self.clock(),
+            device_id=body.device_id,
+            location=body.location,
+            potential_return_minor=potential_return(body),
+            risk=self.scorer.assess(body, history),
+            ingested_by=source,
+        )
+
+    def get(self, bet_id: str) -> Bet | None:
+        found = self.bets.get(bet_id)
+        return found.bet if found else None
+
+    @staticmethod
+    def _replay(existing: StoredBet, fp: str) -> tuple[Bet, bool]:
+        if existing.fingerprint != fp:
+            raise Conflict(f"bet {existing.bet.bet_id} already exists with different details")
+        return existing.bet, False

@@ -1,0 +1,44 @@
+"""Slip uploads as clients see them: a bounded presigned POST per bet, and the slip's status."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.clock import Clock, utcnow
+from chalicelib.domain.errors import Conflict, NotFound
+from chalicelib.domain.slips import SlipRecord, object_key
+from chalicelib.ports import BetStore, FileStore, SlipStore
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    bucket: str
+    min_bytes: int
+    max_bytes: int
+    expires_s: int
+
+
+class SlipUploads:
+    def __init__(self, slips: SlipStore, bets: BetStore, files: FileStore, limits: UploadLimits, clock: Clock = utcnow):
+        self.slips, self.bets, self.files = slips, bets, files
+        self.limits = limits
+        self.clock = clock
+
+    def start(self, bet_id: str, content_type: str) -> dict[str, Any]:
+        """Reserve an object key for the bet's slip and presign a bounded S3 POST for it."""
+        if self.bets.get(bet_id) is None:
+            raise NotFound(f"bet {bet_id} not found")
+        key = object_key(bet_id, uuid.uuid4().hex)
+        if not self.slips.reserve_upload(bet_id, key, self.clock()):
+            raise Conflict(f"the slip of bet {bet_id} is already processed")
+        lim = self.limits
+        post = self.files.presign_post(lim.bucket, key, content_type, lim.min_bytes, lim.max_bytes, lim.expires_s)
+        return {**post, "object_key": key, "max_bytes": lim.max_bytes, "expires_in": lim.expires_s}
+
+    def status(self, bet_id: str) -> SlipRecord:
+        record = self.slips.get(bet_id)
+        if record is None:
+            raise NotFound(f"slip of bet {bet_id} not found")
+        return record

@@ -1,0 +1,205 @@
+"""The one wiring point: adapters built once per process from the settings, handed to the services.
+
+services = wiring.container()          # lazily built from Settings (DynamoDB, SNS, S3, SQS)
+wiring.use(wiring.in_memory())         # tests: the same services over in-memory fakes
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core.config import Settings, settings
+from chalicelib.domain.rules import StakeWindowRule, default_rules
+from chalicelib.ports import (
+    ActivityIndex,
+    AlertStore,
+    BetStore,
+    FileStore,
+    HealthProbe,
+    MessageQueue,
+    Notifier,
+    PrincipalStore,
+    RiskScorer,
+    SecretSource,
+    SlipStore,
+    SubjectStore,
+    WriterStore,
+)
+from chalicelib.services.access import AccessService, TokenSettings
+from chalicelib.services.alerts import AlertReader
+from chalicelib.services.clustering import Clusterer
+from chalicelib.services.health import HealthService
+from chalicelib.services.monitoring import Monitor
+from chalicelib.services.profiles import ProfileReader
+from chalicelib.services.recording import BetRecorder
+from chalicelib.services.slips import SlipUploads, UploadLimits
+
+
+@dataclass
+class Adapters:
+    bets: BetStore
+    subjects: SubjectStore
+    activity: ActivityIndex
+    slips: SlipStore
+    writers: WriterStore
+    alerts: AlertStore
+    principals: PrincipalStore
+    notifier: Notifier
+    files: FileStore
+    queue: MessageQueue
+    scorer: RiskScorer
+    secret: SecretSource
+    health: HealthProbe
+
+
+@dataclass
+class Container:
+    settings: Settings
+    adapters: Adapters
+    recorder: BetRecorder
+    profiles: ProfileReader
+    uploads: SlipUploads
+    monitor: Monitor
+    alerts: AlertReader
+    access: AccessService
+    health: HealthService
+
+    def clusterer(self) -> Clusterer:
+        """One per queue batch: it caches the writers it read for the batch."""
+        a = self.adapters
+        return Clusterer(a.slips, a.bets, a.writers)
+
+
+def rules_for(cfg: Settings) -> list[StakeWindowRule]:
+    return default_rules(cfg.rule_window_hours, cfg.rule_stake_threshold_minor)
+
+
+def assemble(cfg: Settings, a: Adapters) -> Container:
+    limits = UploadLimits(cfg.bucket("slips"), cfg.slip_min_bytes, cfg.slip_max_bytes, cfg.presign_expires_s)
+    return Container(
+        settings=cfg,
+        adapters=a,
+        recorder=BetRecorder(a.bets, a.subjects, a.scorer, cfg.currency),
+        profiles=ProfileReader(a.subjects),
+        uploads=SlipUploads(a.slips, a.bets, a.files, limits),
+        monitor=Monitor(a.activity, a.subjects, a.alerts, a.notifier, rules_for(cfg), cfg.currency),
+        alerts=AlertReader(a.alerts),
+        access=AccessService(a.principals, a.secret, TokenSettings(cfg.jwt_ttl_s, cfg.jwt_issuer)),
+        health=HealthService(a.scorer, a.health),
+    )
+
+
+class _LazyNotifier:
+    """The SNS client and topic ARN are only needed when an alert is published."""
+
+    def __init__(self, cfg: Settings) -> None:
+        self.cfg = cfg
+        self._sns: Any = None
+
+    def publish(self, alert: Any) -> str:
+        if self._sns is None:
+            from chalicelib.adapters.sns import SnsNotifier
+            from chalicelib.core import aws
+
+            self._sns = SnsNotifier(aws.client("sns"), self.cfg.topic_arn("alerts"))
+        return str(self._sns.publish(alert))
+
+
+def aws_adapters(cfg: Settings) -> Adapters:
+    from chalicelib.adapters.dynamodb.alerts import DynamoAlertStore
+    from chalicelib.adapters.dynamodb.bets import DynamoBetStore
+    from chalicelib.adapters.dynamodb.client import Dynamo
+    from chalicelib.adapters.dynamodb.health import DynamoHealthProbe
+    from chalicelib.adapters.dynamodb.principals import DynamoPrincipalStore
+    from chalicelib.adapters.dynamodb.slips import DynamoSlipStore
+    from chalicelib.adapters.dynamodb.subjects import DynamoActivityIndex, DynamoSubjectStore
+    from chalicelib.adapters.dynamodb.writers import DynamoWriterStore
+    from chalicelib.adapters.risk_model import OnnxRiskScorer
+    from chalicelib.adapters.s3 import S3FileStore
+    from chalicelib.adapters.secrets import SecretsManagerSource, StaticSecret
+    from chalicelib.adapters.sqs import SqsQueue
+    from chalicelib.core import aws
+
+    db = Dynamo(aws.client("dynamodb"))
+    t = cfg.tables
+    secret: SecretSource = (
+        StaticSecret(cfg.jwt_secret)
+        if cfg.jwt_secret
+        else SecretsManagerSource(_LazyClient("secretsmanager"), cfg.jwt_secret_id)
+    )
+    return Adapters(
+        bets=DynamoBetStore(db, t, cfg.history_days),
+        subjects=DynamoSubjectStore(db, t),
+        activity=DynamoActivityIndex(db, t),
+        slips=DynamoSlipStore(db, t),
+        writers=DynamoWriterStore(db, t, cfg.history_days),
+        alerts=DynamoAlertStore(db, t),
+        principals=DynamoPrincipalStore(db, t),
+        notifier=_LazyNotifier(cfg),
+        files=S3FileStore(_LazyClient("s3")),
+        queue=SqsQueue(_LazyClient("sqs"), cfg.queues),
+        scorer=OnnxRiskScorer(),
+        secret=secret,
+        health=DynamoHealthProbe(db, t),
+    )
+
+
+class _LazyClient:
+    """A boto3 client created on first use (API-key requests never need Secrets Manager or S3)."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+
+    def __getattr__(self, name: str) -> Any:
+        from chalicelib.core import aws
+
+        return getattr(aws.client(self.service), name)
+
+
+def in_memory(cfg: Settings | None = None, scorer: RiskScorer | None = None, jwt_secret: str = "") -> Container:
+    """Every service over in-memory fakes (unit tests; no AWS, no moto)."""
+    from chalicelib.adapters import memory
+    from chalicelib.adapters.secrets import StaticSecret
+
+    cfg = cfg or settings()
+    subjects = memory.MemorySubjects()
+    slips = memory.MemorySlips()
+    adapters = Adapters(
+        bets=memory.MemoryBets(subjects),
+        subjects=subjects,
+        activity=subjects,
+        slips=slips,
+        writers=memory.MemoryWriters(slips, subjects),
+        alerts=memory.MemoryAlerts(),
+        principals=memory.MemoryPrincipals(),
+        notifier=memory.MemoryNotifier(),
+        files=memory.MemoryFiles(),
+        queue=memory.MemoryQueue(),
+        scorer=scorer or memory.FixedScorer(),
+        secret=StaticSecret(jwt_secret or cfg.jwt_secret),
+        health=memory.MemoryHealth(),
+    )
+    return assemble(cfg, adapters)
+
+
+_lock = threading.Lock()
+_container: Container | None = None
+
+
+def container() -> Container:
+    """The process's services, built on first use from the settings."""
+    global _container
+    if _container is None:
+        with _lock:
+            if _container is None:
+                cfg = settings()
+                _container = assemble(cfg, aws_adapters(cfg))
+    return _container
+
+
+def use(c: Container | None) -> None:
+    """Replace the process's services (tests); None rebuilds them from the settings on next use."""
+    global _container
+    _container = c
