@@ -20,7 +20,6 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +36,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from chalicelib.resources import Bucket, Queue, Table, Topic
 from constructs import Construct
 
-from chalicelib import resources
+from chalicelib.core import access, resources
+from chalicelib.core.resources import Bucket, Queue, Table, Topic
 from infra.stages import StageConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -69,49 +68,37 @@ SLIP_IMAGE_CONTEXT = (
     "chalicelib/services/slip_processing.py",
 )
 
-# The Chalice functions and what each handler touches, read from the code (app.py -> chalicelib):
-#   api_handler   - every route: principals (auth, api keys, users), bets (post/get), subjects
-#                   (ingest transaction, customer/writer views), monitoring (ACTIVE# items, alerts
-#                   list), slips (start upload, status), S3 presigned POST on the slips bucket,
-#                   DescribeTable on every table (/health).
-#   cluster_slips - subjects (WRITERS centroids, links), slips (assign writer), bets (read the bet).
-#   evaluate_rules- monitoring (ACTIVE#, cooldown transaction, outbox index), subjects (windows),
-#                   SNS publish on the alerts topic.
-# Logical ids of the functions in the template `chalice package` writes.
-CHALICE_FUNCTIONS = {"api_handler": "APIHandler", "cluster_slips": "ClusterSlips", "evaluate_rules": "EvaluateRules"}
-
-READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
-WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
-
-
-@dataclass(frozen=True)
-class TableAccess:
-    table: str
-    actions: tuple[str, ...]
-    indexes: bool = False  # Query on the table's GSIs as well
-
-
-# Least privilege per function: (table, actions). TransactWriteItems is authorised per item, with the
-# Put/Update/ConditionCheck actions listed here; there is no dynamodb:TransactWriteItems action.
-TABLE_ACCESS: dict[str, tuple[TableAccess, ...]] = {
-    "api_handler": (
-        TableAccess("principals", ("dynamodb:GetItem", "dynamodb:PutItem")),
-        TableAccess("bets", (*READ, *WRITE)),
-        TableAccess("subjects", (*READ, *WRITE)),
-        TableAccess("monitoring", (*READ, *WRITE)),
-        TableAccess("slips", ("dynamodb:GetItem", "dynamodb:PutItem")),
-    ),
-    "cluster_slips": (
-        TableAccess("subjects", (*READ, *WRITE)),
-        TableAccess("slips", (*READ, "dynamodb:UpdateItem")),
-        TableAccess("bets", ("dynamodb:GetItem",)),
-    ),
-    "evaluate_rules": (
-        TableAccess("monitoring", (*READ, *WRITE), indexes=True),
-        TableAccess("subjects", READ),
-    ),
-    "slip_scoring": (TableAccess("slips", ("dynamodb:GetItem", "dynamodb:UpdateItem")),),
+# Logical ids of the Chalice functions in the template `chalice package` writes, from the declarations.
+CHALICE_FUNCTIONS = {
+    f.name: ("APIHandler" if f.name == "api_handler" else "".join(p.title() for p in f.name.split("_")))
+    for f in resources.FUNCTIONS
+    if f.package == "chalice"
 }
+
+
+class _StackArns:
+    """The stack's resources' ARNs (tokens) for `core/access.py`'s statements."""
+
+    def __init__(self, stack: BetwatchStack) -> None:
+        self.stack = stack
+
+    def table(self, logical: str) -> str:
+        return str(self.stack.tables[logical].table_arn)
+
+    def queue(self, logical: str) -> str:
+        return str(self.stack.queues[logical].queue_arn)
+
+    def bucket(self, logical: str) -> str:
+        return str(self.stack.buckets[logical].bucket_arn)
+
+    def topic(self, logical: str) -> str:
+        return str(self.stack.topics[logical].topic_arn)
+
+    def topic_key(self, logical: str) -> str | None:
+        return str(self.stack.key.key_arn)
+
+    def secret(self, logical: str) -> str:
+        return str(self.stack.secrets[logical].secret_arn)
 
 
 LAMBDA_SKIPS = (
@@ -227,6 +214,7 @@ class BetwatchStack(Stack):
         if with_chalice:
             self._chalice_app()
         self._alarms()
+        self._dashboard()
 
     # --- declarations -> resources ------------------------------------------------------------
 
@@ -382,12 +370,11 @@ class BetwatchStack(Stack):
         return env
 
     def _statements(self, function: str) -> list[iam.PolicyStatement]:
-        out = []
-        for access in TABLE_ACCESS.get(function, ()):
-            table = self.tables[access.table]
-            arns = [table.table_arn] + ([f"{table.table_arn}/index/*"] if access.indexes else [])
-            out.append(iam.PolicyStatement(actions=list(access.actions), resources=arns))
-        return out
+        """Generated from the function's declaration (the local provisioner builds the same)."""
+        return [
+            iam.PolicyStatement(actions=list(st.actions), resources=list(st.resources))
+            for st in access.statements(resources.function(function), _StackArns(self))
+        ]
 
     def _role(self, function: str, log_group: logs.ILogGroup) -> iam.Role:
         role = iam.Role(
@@ -424,17 +411,6 @@ class BetwatchStack(Stack):
         name = f"{resources.APP}-{self.stage.name}-slip-scoring"
         log_group = self._log_group("slip_scoring", f"/aws/lambda/{name}")
         role = self._role("slip_scoring", log_group)
-        slips_bucket = self.buckets["slips"]
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[slips_bucket.arn_for_objects(f"{resources.bucket('slips').notify_prefix}*")],
-            )
-        )
-        clustering = self.queues["slip-clustering"]
-        role.add_to_policy(
-            iam.PolicyStatement(actions=["sqs:GetQueueUrl", "sqs:SendMessage"], resources=[clustering.queue_arn])
-        )
         code = lambda_.DockerImageCode.from_image_asset(
             str(REPO_ROOT),
             file="functions/slip_scoring/Dockerfile",
@@ -504,12 +480,13 @@ class BetwatchStack(Stack):
             cfn_fn.node.add_dependency(role.node.find_child("DefaultPolicy"))
             for k, v in token_env.items():
                 cfn_fn.add_property_override(f"Environment.Variables.{k}", v)
-            # Secrets: the id only, and only to the functions that read them (at run time).
-            for sec in resources.SECRETS:
-                if handler in sec.readers:
-                    secret = self.secrets[sec.logical]
-                    cfn_fn.add_property_override(f"Environment.Variables.{sec.env_var}", secret.secret_arn)
-                    secret.grant_read(role)
+            # Secrets: the id only, and only to the functions that read them (at run time; the
+            # role's read grant comes from the same declaration).
+            for logical in resources.function(handler).secrets:
+                secret = self.secrets[logical]
+                cfn_fn.add_property_override(
+                    f"Environment.Variables.{resources.secret(logical).env_var}", secret.secret_arn
+                )
             cfn_fn.add_property_override("Layers", [layer.layer_version_arn for layer in self.layers])
             skip_checks(cfn_fn, *LAMBDA_SKIPS)
             self.functions[handler] = cfn_fn
@@ -526,7 +503,6 @@ class BetwatchStack(Stack):
             ),
         )
 
-        self._chalice_permissions()
         self._chalice_event_sources()
         self._chalice_schedules()
 
@@ -547,46 +523,6 @@ class BetwatchStack(Stack):
             )
             for name, path in zips.items()
         ]
-
-    def _chalice_permissions(self) -> None:
-        roles = self.roles
-        # /health: DescribeTable on every table.
-        roles["api_handler"].add_to_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:DescribeTable"], resources=[t.table_arn for t in self.tables.values()]
-            )
-        )
-        # Presigned POST of slip images: signed with the API function's credentials.
-        slips_decl = resources.bucket("slips")
-        roles["api_handler"].add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"],
-                resources=[self.buckets["slips"].arn_for_objects(f"{slips_decl.notify_prefix}*")],
-            )
-        )
-        # The outbox publisher.
-        alerts = self.topics["alerts"]
-        roles["evaluate_rules"].add_to_policy(
-            iam.PolicyStatement(actions=["sns:Publish"], resources=[alerts.topic_arn])
-        )
-        roles["evaluate_rules"].add_to_policy(
-            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.key.key_arn])
-        )
-        # Queue consumers declared "app:<handler>".
-        for q in resources.QUEUES:
-            if q.consumer.startswith("app:"):
-                handler = q.consumer.removeprefix("app:")
-                roles[handler].add_to_policy(
-                    iam.PolicyStatement(
-                        actions=[
-                            "sqs:ReceiveMessage",
-                            "sqs:DeleteMessage",
-                            "sqs:ChangeMessageVisibility",
-                            "sqs:GetQueueAttributes",
-                        ],
-                        resources=[self.queues[q.logical].queue_arn],
-                    )
-                )
 
     def _chalice_event_sources(self) -> None:
         """Point Chalice's SQS events at our queues and turn on partial batch responses."""
@@ -615,6 +551,53 @@ class BetwatchStack(Stack):
             cfn_fn.add_property_override(f"{path}.Description", (s.purpose or s.handler)[:512])
 
     # --- alarms -----------------------------------------------------------------------------------
+
+    def _dashboard(self) -> None:
+        """The operator's view of the metrics the functions emit (core/observability.py, EMF)."""
+        from chalicelib.core import observability as obs
+
+        period = Duration.minutes(5)
+
+        def metric(name: str, service: str = "betwatch", stat: str = cw.Stats.SUM) -> cw.Metric:
+            return cw.Metric(
+                namespace=obs.NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": service},
+                statistic=stat,
+                period=period,
+                label=name,
+            )
+
+        def graph(title: str, metrics: list[cw.IMetric]) -> cw.GraphWidget:
+            return cw.GraphWidget(title=title, left=metrics, width=8, height=6)
+
+        levels = [metric(obs.RISK_LEVEL.format(level=lvl)) for lvl in ("Low", "Medium", "High", "Critical")]
+        rejected = cw.MathExpression(
+            expression=f"SEARCH('{{{obs.NAMESPACE},service,reason}} MetricName=\"{obs.SLIPS_REJECTED}\"', 'Sum', 300)",
+            label="rejected by reason",
+            period=period,
+        )
+        cw.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"{resources.APP}-{self.stage.name}",
+            widgets=[
+                [
+                    graph("Bets recorded", [metric(obs.BETS_RECORDED)]),
+                    graph("Risk levels", list(levels)),
+                    graph(
+                        "Rule run duration (ms)",
+                        [metric(obs.RULE_RUN_MS, stat=cw.Stats.p(99)), metric(obs.RULE_RUN_MS, stat=cw.Stats.AVERAGE)],
+                    ),
+                ],
+                [
+                    graph("Slips processed", [metric(obs.SLIPS_PROCESSED, "betwatch-slip-scoring")]),
+                    graph("Slips rejected by reason", [rejected]),
+                    graph("Writer assignments", [metric(obs.WRITER_NEW), metric(obs.WRITER_MATCHED)]),
+                ],
+                [graph("Alerts", [metric(obs.ALERTS_RAISED), metric(obs.ALERTS_PUBLISHED)])],
+            ],
+        )
 
     def _alarms(self) -> None:
         action = cw_actions.SnsAction(self.ops_topic)
@@ -687,7 +670,7 @@ def _packaging_context(stage: StageConfig) -> Iterator[None]:
     the queue name app.py reads at import; the stack overrides it anyway) and writes `chalice.out/`
     into the working directory: infra/, where it is ignored by git.
     """
-    from chalicelib import config
+    from chalicelib.core import config
 
     saved_env = {k: os.environ.get(k) for k in ("AWS_DEFAULT_REGION", "BETWATCH_STAGE")}
     saved_cwd = os.getcwd()

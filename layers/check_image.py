@@ -198,7 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _invoke_on_moto(python: str, task: Path, site: Path, runtime: Path, cmd: str) -> int:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="eu-west-2")
-    from chalicelib import aws, config, resources, slips
+    from datetime import UTC, datetime
+
+    from chalicelib import wiring
+    from chalicelib.core import aws, config, resources
     from local.lambda_events import sqs_event
     from local.moto_server import MotoServer
     from local.provision import provision
@@ -215,10 +218,11 @@ def _invoke_on_moto(python: str, task: Path, site: Path, runtime: Path, cmd: str
         s3, sqs = aws.client("s3"), aws.client("sqs")
         bucket = env[resources.bucket("slips").env_var]
         slips_in = {"IMG1": make_slip(writer_seed=1, slip_seed=3), "IMG2": b"%PDF-1.4 not an image" + b"0" * 4096}
+        slips = wiring.aws_adapters(config.settings()).slips
         for bet_id, data in slips_in.items():
-            post = slips.start_upload(bet_id, "image/jpeg")
-            assert post is not None
-            s3.put_object(Bucket=bucket, Key=post["object_key"], Body=data)
+            key = f"slips/{bet_id}/upload1"
+            assert slips.reserve_upload(bet_id, key, datetime.now(UTC))
+            s3.put_object(Bucket=bucket, Key=key, Body=data)
         uploads = env[resources.queue("slip-uploads").env_var]
         url = sqs.get_queue_url(QueueName=uploads)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -110,9 +110,9 @@ def slip_code() -> int:
 
 
 def chalice_functions() -> list[str]:
-    fns = _stack_constant("CHALICE_FUNCTIONS")
-    assert isinstance(fns, dict)
-    return list(fns)
+    from chalicelib.core import resources
+
+    return [f.name for f in resources.FUNCTIONS if f.package == "chalice"]
 
 
 # --- measuring ------------------------------------------------------------------------------------

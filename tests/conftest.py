@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from chalicelib import aws as aws_clients  # noqa: E402
-from chalicelib import config  # noqa: E402
+from chalicelib import wiring  # noqa: E402
+from chalicelib.core import aws as aws_clients  # noqa: E402
+from chalicelib.core import config  # noqa: E402
 
 REGION = "eu-west-2"
 
@@ -37,10 +38,12 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_REGION", REGION)
     aws_clients.reset()
     config.reset()
+    wiring.use(None)
     with mock_aws():
         yield
     aws_clients.reset()
     config.reset()
+    wiring.use(None)
 
 
 @pytest.fixture
@@ -52,8 +55,10 @@ def provisioned(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     config.reset()
+    wiring.use(None)
     yield env
     config.reset()
+    wiring.use(None)
 
 
 @pytest.fixture

@@ -48,11 +48,12 @@ class Api:
 
 
 def make_api(client: Client) -> Api:
-    from chalicelib import auth
+    from chalicelib import wiring
 
-    admin = auth.create_api_key("test-admin", "admin")
-    ingest = auth.create_api_key("test-till", "ingest")
-    auth.create_user("alice", "correct horse battery", "staff")
+    access = wiring.container().access
+    admin = access.create_api_key("test-admin", "admin")
+    ingest = access.create_api_key("test-till", "ingest")
+    access.create_user("alice", "correct horse battery", "staff")
     r = client.http.post(
         "/auth/login",
         body=json.dumps({"username": "alice", "password": "correct horse battery"}),

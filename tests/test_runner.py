@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import aws as clients
-from chalicelib import resources
-from chalicelib.resources import physical_name
+from chalicelib.core import aws as clients
+from chalicelib.core import resources
+from chalicelib.core.resources import physical_name
 from local import lambda_events
 from local.runner import EventRunner
 

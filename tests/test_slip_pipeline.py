@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import struct
 import zlib
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from chalicelib.writer_matching import WriterCentroid, assign_batch
 from functions.slip_scoring import embedder
-from functions.slip_scoring.pipeline import SlipLimits, SlipRejected, check_pixels_header, embed_slip
+from functions.slip_scoring.pipeline import SlipRejected, check_pixels_header, default_limits, embed_slip
 from local.slipgen import make_slip
 
 
@@ -59,7 +60,7 @@ def test_over_pixel_limit_is_rejected_from_the_header_without_decoding(monkeypat
     decoded: list[int] = []
     monkeypatch.setattr(cv2, "imdecode", lambda *a, **k: decoded.append(1))
     with pytest.raises(SlipRejected) as exc:
-        check_pixels_header(data, SlipLimits())
+        check_pixels_header(data, default_limits())
     assert "81.0 MP" in exc.value.reason and "40 MP" in exc.value.reason
     with pytest.raises(SlipRejected):
         embed_slip(data)
@@ -69,11 +70,11 @@ def test_over_pixel_limit_is_rejected_from_the_header_without_decoding(monkeypat
 def test_over_byte_limit_and_too_small_images_are_rejected() -> None:
     slip = make_slip(writer_seed=2, slip_seed=2)
     with pytest.raises(SlipRejected) as exc:
-        embed_slip(slip, SlipLimits(max_bytes=len(slip) - 1))
+        embed_slip(slip, replace(default_limits(), max_bytes=len(slip) - 1))
     assert "limit" in exc.value.reason
     ok, small = cv2.imencode(".png", np.full((100, 80), 255, np.uint8))
     with pytest.raises(SlipRejected):
-        embed_slip(small.tobytes(), SlipLimits(min_bytes=10))
+        embed_slip(small.tobytes(), replace(default_limits(), min_bytes=10))
 
 
 def test_blank_page_has_no_handwriting() -> None:
@@ -114,7 +115,7 @@ def test_oversized_jpeg_header_rejected() -> None:
     i = data.index(b"\xff\xc0")  # baseline SOF: patch height/width to 10000 x 10000
     bad = data[: i + 5] + struct.pack(">HH", 10000, 10000) + data[i + 9 :]
     with pytest.raises(SlipRejected, match=r"100\.0 MP"):
-        check_pixels_header(bad, SlipLimits())
+        check_pixels_header(bad, default_limits())
 
 
 def test_demo_writers_are_linked_and_kept_apart() -> None:

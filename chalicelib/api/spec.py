@@ -20,15 +20,9 @@ from chalicelib.core.observability import logger
 from chalicelib.domain.access import Principal, Role
 from chalicelib.domain.errors import DomainError
 
-# Chalice answers 415 itself for content types a route does not list, in its own shape; take any
-# and let the parser answer with our error shape.
-ANY_CONTENT = [
-    "application/json",
-    "text/plain",
-    "application/x-www-form-urlencoded",
-    "multipart/form-data",
-    "application/octet-stream",
-]
+# Chalice answers 415 itself, in its own shape, for content types a route does not list: every
+# route takes any, and the body parser answers 415 in ours.
+ANY_CONTENT = ["*/*"]
 
 
 @dataclass(frozen=True)

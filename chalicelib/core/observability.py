@@ -54,7 +54,8 @@ def timed(name: str) -> Iterator[None]:
 
 def flush() -> None:
     """Write the invocation's metrics (EMF) and start afresh; nothing is written when there are none."""
-    metrics.flush_metrics(raise_on_empty_metrics=False)
+    if metrics.metric_set:
+        metrics.flush_metrics()
 
 
 def count_by(name: str, value: float = 1, **dimensions: str) -> None:

@@ -1,6 +1,6 @@
 """The AWS resources betwatch needs, declared once.
 
-This module is the single source of truth: the local provisioner (`local/provision.py`, which
+Key formats are the adapters' business (adapters/dynamodb/keys.py). This module is the single source of truth: the local provisioner (`local/provision.py`, which
 creates them on moto or LocalStack) and the CDK stack (`infra/`) both read these declarations, and
 the runtime derives each physical name from them. Pure data: no boto3, no CDK imports.
 """
@@ -126,7 +126,7 @@ TABLES: tuple[Table, ...] = (
     Table(
         "bets",
         pk="pk",
-        purpose="One item per bet (pk BET#<id>), written once with a condition so retries are idempotent.",
+        purpose="One item per bet, written once with a condition so retries are idempotent.",
     ),
     Table(
         "subjects",
@@ -134,25 +134,21 @@ TABLES: tuple[Table, ...] = (
         sk="sk",
         ttl_attribute="expires_at",
         purpose=(
-            "Customers and writers (pk CUST#<id> / WRITER#<id>): a PROFILE item with running totals, one "
-            "BET#<placed_at>#<id> item per bet for exact rolling windows (TTL), LINK# and SLIP# items. "
-            "pk WRITERS holds one W#<writer> centroid item per writer for open-set matching."
+            "Customers and writers: running totals, one item per bet for exact rolling windows (TTL), "
+            "links and slips; and the writers' centroids for open-set matching."
         ),
     ),
     Table(
         "slips",
         pk="pk",
-        purpose="One item per slip (pk SLIP#<bet id>): status, rejection reason, embedding, writer.",
+        purpose="One item per slip: status, rejection reason, embedding, writer.",
     ),
     Table(
         "monitoring",
         pk="pk",
         sk="sk",
         ttl_attribute="expires_at",
-        purpose=(
-            "ACTIVE#<hour> items list the subjects that bet in that hour (so rules never Scan); "
-            "RULESTATE#<rule>#<subject> items hold each rule's cooldown per subject."
-        ),
+        purpose="Who bet in each hour (so rules never Scan) and each rule's cooldown per subject.",
     ),
     Table(
         "alerts",
@@ -165,7 +161,7 @@ TABLES: tuple[Table, ...] = (
             Index("outbox", pk="outbox", sk="raised"),
         ),
         purpose=(
-            "One item per alert (pk ALERT#<id>): rule and version, subject, severity, status, metric, "
+            "One item per alert: rule and version, subject, severity, status, metric, "
             "evidence and events; read by id, by day, status or subject, and the sparse 'outbox' index "
             "holds alerts not yet published to SNS."
         ),
@@ -173,7 +169,7 @@ TABLES: tuple[Table, ...] = (
     Table(
         "principals",
         pk="pk",
-        purpose="API keys (pk KEY#<sha256>) and staff users (pk USER#<name>) with their roles.",
+        purpose="API keys (their SHA-256 only) and staff users (scrypt) with their roles.",
     ),
 )
 

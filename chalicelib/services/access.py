@@ -19,7 +19,7 @@ import jwt
 
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.domain.access import Principal, Role
-from chalicelib.domain.errors import Conflict, Forbidden, Invalid, Unauthenticated
+from chalicelib.domain.errors import Conflict, Forbidden, Invalid, Unauthenticated, Unavailable
 from chalicelib.ports import ApiKeyRecord, PrincipalStore, SecretSource, UserRecord
 
 KEY_PREFIX = "bw_"
@@ -42,8 +42,8 @@ def scrypt(password: str, salt: bytes) -> bytes:
     return hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
 
 
-class SigningKeyMissing(RuntimeError):
-    """No usable signing key: logins fail closed."""
+class SigningKeyMissing(Unavailable):
+    """No usable signing key (a deployment fault): logins and bearer tokens fail closed with a 503."""
 
 
 class AccessService:
@@ -96,7 +96,7 @@ class AccessService:
     def _signing_key(self) -> str:
         key = self.secret.signing_key()
         if len(key) < MIN_SIGNING_KEY:
-            raise SigningKeyMissing(f"the JWT signing key must be at least {MIN_SIGNING_KEY} characters")
+            raise SigningKeyMissing("staff tokens are unavailable: the signing key is not configured", retry_after_s=60)
         return key
 
     def _from_token(self, token: str) -> Principal:

@@ -12,8 +12,8 @@ from typing import Any, Literal
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import S3Model, SqsRecordModel
-from pydantic import BaseModel, Json
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import BaseModel, Field, Json
 
 from chalicelib.core import observability as obs
 from chalicelib.core.observability import logger
@@ -28,8 +28,34 @@ class S3TestEvent(BaseModel):
     Event: Literal["s3:TestEvent"]
 
 
+# The fields of an S3 event notification this function reads. Powertools' S3Model also requires
+# userIdentity, requestParameters, ... which real S3 sends but moto and LocalStack leave out.
+class S3ObjectPart(BaseModel):
+    key: str = Field(min_length=1)
+    size: int = Field(default=0, ge=0)
+    eTag: str | None = None
+
+
+class S3BucketPart(BaseModel):
+    name: str = Field(min_length=1)
+
+
+class S3Part(BaseModel):
+    bucket: S3BucketPart
+    object: S3ObjectPart
+
+
+class S3Record(BaseModel):
+    eventName: str
+    s3: S3Part
+
+
+class S3Notification(BaseModel):
+    Records: list[S3Record]
+
+
 class SlipUploadRecord(SqsRecordModel):
-    body: Json[S3Model | S3TestEvent]  # type: ignore[assignment]
+    body: Json[S3Notification | S3TestEvent]  # type: ignore[assignment]
 
 
 _processor: SlipProcessor | None = None
@@ -71,7 +97,7 @@ def objects(record: SlipUploadRecord) -> list[S3ObjectRef]:
             etag=obj.eTag,
         )
         for r in body.Records
-        if r.eventName.startswith("ObjectCreated") and (obj := r.s3.object) is not None
+        if r.eventName.startswith("ObjectCreated") and (obj := r.s3.object)
     ]
 
 

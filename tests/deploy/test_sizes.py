@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHECK = ROOT / "layers" / "check_sizes.py"
 ZIP_LIMIT_BYTES = 262_144_000  # 250 MB: function code + layers, unzipped
 IMAGE_LIMIT_BYTES = 10 * 1024**3

@@ -8,9 +8,9 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from chalicelib import aws as clients
-from chalicelib import resources
-from chalicelib.resources import physical_name
+from chalicelib.core import aws as clients
+from chalicelib.core import resources
+from chalicelib.core.resources import physical_name
 
 STAGE = "local"
 
@@ -67,7 +67,7 @@ def test_env_names_every_declared_resource(provisioned: dict[str, str]) -> None:
 
 
 def test_secrets_hold_a_random_key_kept_across_reruns(provisioned: dict[str, str]) -> None:
-    from chalicelib import aws
+    from chalicelib.core import aws
     from local.provision import provision
 
     sm = aws.client("secretsmanager")

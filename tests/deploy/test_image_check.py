@@ -13,7 +13,7 @@ import pytest
 
 from layers import check_image as ci
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GOOD = (ROOT / "functions/slip_scoring/Dockerfile").read_text()
 
 
@@ -35,8 +35,10 @@ def test_an_instruction_it_cannot_reproduce_fails_the_check(extra: str) -> None:
 
 
 def test_a_copy_outside_the_build_context_fails(tmp_path: Path) -> None:
-    bad = GOOD.replace("chalicelib/slips.py", "chalicelib/slips.py chalicelib/rules.py")
-    with pytest.raises(SystemExit, match=r"chalicelib/rules\.py: not in the build context"):
+    bad = GOOD.replace(
+        "chalicelib/services/slip_processing.py", "chalicelib/services/slip_processing.py chalicelib/wiring.py"
+    )
+    with pytest.raises(SystemExit, match=r"chalicelib/wiring\.py: not in the build context"):
         ci.assemble(ci.parse_dockerfile(bad), tmp_path, sys.executable)
 
 

@@ -18,17 +18,19 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def system(provisioned: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, Any]]:
-    from chalicelib import auth, config, slips
+    from chalicelib import wiring
+    from chalicelib.core import config
+    from functions.slip_scoring import handler
     from local.handlers import resolve_handlers
     from local.runner import EventRunner
 
     # No BETWATCH_JWT_SECRET: the signing key is read from Secrets Manager, as deployed.
     monkeypatch.delenv("BETWATCH_JWT_SECRET", raising=False)
     config.reset()
-    auth.clear_cache()
-    slips._urls.clear()
+    wiring.use(None)
+    handler._processor = None
     import app as app_module
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     queue_handlers, schedule_handlers = resolve_handlers()
     runner = EventRunner(dict(provisioned), aws.client("sqs"), queue_handlers, schedule_handlers)
@@ -37,8 +39,8 @@ def system(provisioned: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 def _upload(api: Api, bet_id: str, data: bytes) -> str:
-    from chalicelib import aws
-    from chalicelib.config import settings
+    from chalicelib.core import aws
+    from chalicelib.core.config import settings
 
     post = api.post(f"/bets/{bet_id}/slip", {"content_type": "image/jpeg"}).json_body
     # moto intercepts boto3, not form POSTs: put the object where the presigned POST would.
@@ -52,7 +54,7 @@ def _sns_published() -> list[tuple[Any, ...]]:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.sns.models import sns_backends
 
-    from chalicelib.config import settings
+    from chalicelib.core.config import settings
 
     topic = sns_backends[DEFAULT_ACCOUNT_ID]["eu-west-2"].topics[settings().topic_arn("alerts")]
     return list(topic.sent_notifications)
@@ -73,8 +75,13 @@ def test_bets_slips_writers_rules_and_alerts(system: tuple[Api, Any]) -> None:
     assert w2 in api.get("/customers/C7").json_body["linked"]
 
     runner.fire("evaluate-rules", now)
-    subjects = {a["subject"] for a in api.get("/alerts").json_body["alerts"]}
-    assert subjects == {f"WRITER#{w1}", "CUST#C9"}
+    alerts = api.get("/alerts").json_body["alerts"]
+    assert {(a["subject"]["kind"], a["subject"]["id"]) for a in alerts} == {("writer", w1), ("customer", "C9")}
+    for a in alerts:  # each readable by id, with the bets behind it
+        one = api.get(f"/alerts/{a['alert_id']}").json_body
+        assert one["status"] == "open" and one["evidence"]["bet_ids"] and one["published_at"]
+    writer_alert = next(a for a in alerts if a["subject"]["kind"] == "writer")
+    assert sorted(writer_alert["evidence"]["slip_ids"]) == sorted(day.anon[1])
     sent = _sns_published()
     assert len(sent) == 2 and all(json.loads(m[1])["sms"].startswith("betwatch HIGH") for m in sent)
 
@@ -85,21 +92,22 @@ def test_bets_slips_writers_rules_and_alerts(system: tuple[Api, Any]) -> None:
 
 
 def test_same_object_twice_gives_one_record_and_one_assignment(system: tuple[Api, Any]) -> None:
-    from chalicelib import aws, slips
-    from chalicelib.config import settings
-    from functions.slip_scoring.handler import process_object
+    from chalicelib.core import aws
+    from chalicelib.core.config import settings
+    from chalicelib.domain.slips import ClusteringMessage, S3ObjectRef
+    from functions.slip_scoring.handler import processor
     from local.slipgen import make_slip
 
     api, runner = system
     bet_id = api.post("/bets", bet_body(customer_id=None)).json_body["bet_id"]
     key = _upload(api, bet_id, make_slip(writer_seed=3, slip_seed=1))
-    ref = slips.S3ObjectRef(bucket=settings().bucket("slips"), key=key, size=0)
+    ref = S3ObjectRef(bucket=settings().bucket("slips"), key=key, size=0)
     runner.drain(timeout_s=30)
     first = api.get(f"/bets/{bet_id}/slip").json_body
     assert first["status"] == "clustered"
-    assert process_object(ref) == "duplicate"  # a redelivered notification
+    assert processor().process(ref) == "duplicate"  # a redelivered notification
     # and a redelivered clustering message
-    msg = slips.ClusteringMessage(bet_id=bet_id, object_key=key, embedding=[0.5] * 8, model_version="x")
+    msg = ClusteringMessage(bet_id=bet_id, object_key=key, embedding=[0.5] * 8, model_version="x")
     aws.client("sqs").send_message(QueueUrl=runner.queue_url("slip-clustering"), MessageBody=msg.model_dump_json())
     runner.drain(timeout_s=30)
     assert api.get(f"/bets/{bet_id}/slip").json_body["writer_id"] == first["writer_id"]

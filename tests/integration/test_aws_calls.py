@@ -134,14 +134,17 @@ def _write_units(size: int) -> int:
 @pytest.fixture
 def system(provisioned: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, Any, Recorder]]:
     import app as app_module
-    from chalicelib import auth, aws, config, slips
+    from chalicelib import wiring
+    from chalicelib.core import aws, config
     from local.handlers import resolve_handlers
     from local.runner import EventRunner
 
     monkeypatch.setenv("BETWATCH_JWT_SECRET", JWT_SECRET)
     config.reset()
-    auth.clear_cache()
-    slips._urls.clear()
+    wiring.use(None)
+    from functions.slip_scoring import handler
+
+    handler._processor = None
     # A fresh session with the hooks registered before any client exists: every client created
     # from it (clients copy the session's event emitter) carries them.
     aws.reset()
@@ -178,8 +181,8 @@ def _slip_bytes() -> bytes:
 
 
 def _put_slip(post: dict[str, Any], data: bytes) -> None:
-    from chalicelib import aws
-    from chalicelib.config import settings
+    from chalicelib.core import aws
+    from chalicelib.core.config import settings
 
     # moto intercepts boto3, not form POSTs: put the object where the presigned POST would.
     aws.client("s3").put_object(
@@ -282,7 +285,7 @@ N_SUBJECTS = 4
 
 
 def test_rule_schedule(system: tuple[Api, Any, Recorder]) -> None:
-    from chalicelib.config import settings
+    from chalicelib.core.config import settings
 
     api, runner, rec = system
     now = datetime.now(UTC)

@@ -9,24 +9,23 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from chalicelib import resources
+from chalicelib import wiring
+from chalicelib.adapters.secrets import SecretsManagerSource
+from chalicelib.core import aws, config, resources
 
 SECRET_ENV = resources.secret("jwt-signing-key").env_var
 
 
 @pytest.fixture
 def client(provisioned: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
-    from chalicelib import auth, config
-
     monkeypatch.delenv("BETWATCH_JWT_SECRET", raising=False)
     config.reset()
-    auth.clear_cache()
-    auth.create_user("carol", "a long enough password", "staff")
+    wiring.use(None)
+    wiring.container().access.create_user("carol", "a long enough password", "staff")
     import app as app_module
 
     with Client(app_module.app) as c:
         yield c
-    auth.clear_cache()
 
 
 def _login(client: Client) -> Any:
@@ -44,8 +43,6 @@ def _alerts(client: Client, token: str) -> int:
 def test_token_signed_with_the_key_in_secrets_manager(client: Client, provisioned: dict[str, str]) -> None:
     import jwt
 
-    from chalicelib import aws
-
     r = _login(client)
     assert r.status_code == 200, r.body
     token = r.json_body["access_token"]
@@ -56,43 +53,41 @@ def test_token_signed_with_the_key_in_secrets_manager(client: Client, provisione
 
 
 def test_key_is_read_once_then_cached(client: Client) -> None:
-    from chalicelib import auth
-
     token = _login(client).json_body["access_token"]
-    provider = auth._secrets()
+    source = wiring.container().adapters.secret
+    assert isinstance(source, SecretsManagerSource)
     calls: list[str] = []
-    original = provider.client.get_secret_value
+    sm = aws.client("secretsmanager")
+    original = sm.get_secret_value
 
     def counting(**kw: Any) -> Any:
         calls.append(kw["SecretId"])
         return original(**kw)
 
-    provider.client.get_secret_value = counting
+    sm.get_secret_value = counting
     try:
         for _ in range(5):
             assert _alerts(client, token) == 200
     finally:
-        provider.client.get_secret_value = original
+        sm.get_secret_value = original
     assert calls == []  # cached by the first login, within SECRET_MAX_AGE_S
 
 
 def test_rotated_key_rejects_old_tokens(client: Client, provisioned: dict[str, str]) -> None:
-    from chalicelib import auth, aws
-
     old = _login(client).json_body["access_token"]
     aws.client("secretsmanager").put_secret_value(SecretId=provisioned[SECRET_ENV], SecretString="n" * 64)
-    auth.clear_cache()  # what SECRET_MAX_AGE_S does on its own after rotation
+    source = wiring.container().adapters.secret
+    assert isinstance(source, SecretsManagerSource)
+    source._provider = None  # what SECRET_MAX_AGE_S does on its own after rotation
     assert _alerts(client, old) == 401
     new = _login(client).json_body["access_token"]
     assert _alerts(client, new) == 200
 
 
 def test_without_a_key_login_fails_closed(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib import auth, config
-
     monkeypatch.delenv(SECRET_ENV)
     config.reset()
-    auth.clear_cache()
+    wiring.use(None)
     r = _login(client)
-    assert r.status_code == 500
+    assert r.status_code == 503 and r.headers["Retry-After"] == "60"
     assert "access_token" not in (r.json_body or {})

@@ -1,0 +1,140 @@
+"""Each DynamoDB adapter on moto: the bet transaction, conditional writes, the slip states, the
+writer assignment with its optimistic check, alerts with cooldowns and the outbox, principals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib import wiring
+from chalicelib.core import aws, config
+from chalicelib.domain.alerts import Alert, Metric
+from chalicelib.domain.bets import Bet, BetIn, History
+from chalicelib.domain.subjects import SubjectRef
+from chalicelib.ports import ApiKeyRecord, SlipAssignment, StaleWrite, UserRecord, WriterState
+from chalicelib.services.recording import BetRecorder
+from tests.helpers import bet_body
+
+NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+C = SubjectRef.customer("C100")
+
+
+def _scan_count(logical: str) -> int:
+    # Tests may Scan to prove what was written; the app never does.
+    return int(aws.client("dynamodb").scan(TableName=config.settings().table(logical), Select="COUNT")["Count"])
+
+
+def make_bet(adapters: wiring.Adapters, **kw: Any) -> Bet:
+    from chalicelib.adapters.memory import FixedScorer
+
+    rec = BetRecorder(adapters.bets, adapters.subjects, FixedScorer(), "GBP")
+    body = BetIn.model_validate(bet_body(placed_at=NOW.isoformat(), **kw))
+    return rec.build(body, kw.get("bet_id") or "B-1", "test", History())
+
+
+def test_bet_and_its_customer_items_in_one_transaction(adapters: wiring.Adapters) -> None:
+    bet = make_bet(adapters, bet_id="B-1", stake="12.50")
+    assert adapters.bets.record(bet, "fp1", [C]) is True
+    assert adapters.bets.record(bet, "fp1", [C]) is False  # same id: nothing written twice
+    stored = adapters.bets.get("B-1")
+    assert stored is not None and stored.fingerprint == "fp1" and stored.bet == bet
+    profile = adapters.subjects.profile(C)
+    assert profile is not None and (profile.bets_total, profile.stake_total_minor) == (1, 1250)
+    window = adapters.subjects.bets_between(C, NOW - timedelta(minutes=1), NOW)
+    assert [(b.bet_id, b.stake_minor, b.shop_id) for b in window] == [("B-1", 1250, "S01")]
+    assert adapters.subjects.bets_between(C, NOW + timedelta(seconds=1), NOW + timedelta(hours=1)) == []
+    assert adapters.activity.active_subjects(NOW - timedelta(hours=1), NOW) == {C}
+    assert adapters.bets.get("missing") is None and adapters.subjects.profile(SubjectRef.customer("x")) is None
+
+
+def test_slip_states_move_once(adapters: wiring.Adapters) -> None:
+    slips = adapters.slips
+    assert slips.reserve_upload("B-1", "slips/B-1/a", NOW)
+    assert slips.reserve_upload("B-1", "slips/B-1/b", NOW)  # a pending upload may be replaced
+    assert not slips.mark_embedded("B-1", "slips/B-1/a", [0.1] * 8, "m", None, NOW)  # superseded key
+    assert slips.mark_embedded("B-1", "slips/B-1/b", [0.1] * 8, "m", "etag", NOW)
+    assert not slips.mark_rejected("B-1", "slips/B-1/b", "late", None, NOW)  # not awaiting any more
+    assert not slips.reserve_upload("B-1", "slips/B-1/c", NOW)  # embedded is final
+    rec = slips.get("B-1")
+    assert rec is not None and rec.status == "embedded" and rec.model_version == "m" and rec.reason is None
+    msg = slips.clustering_message("B-1")
+    assert msg is not None and msg.object_key == "slips/B-1/b" and msg.embedding == pytest.approx([0.1] * 8)
+    assert slips.reserve_upload("B-2", "slips/B-2/a", NOW) and slips.mark_rejected(
+        "B-2", "slips/B-2/a", "bad", None, NOW
+    )
+    assert slips.get("B-2").reason == "bad" and slips.reserve_upload("B-2", "slips/B-2/b", NOW)  # retry allowed
+
+
+def test_writer_assignment_and_its_optimistic_check(adapters: wiring.Adapters) -> None:
+    bet = make_bet(adapters, bet_id="B-7", customer_id="C7")
+    adapters.bets.record(bet, "fp", [SubjectRef.customer("C7")])
+    adapters.slips.reserve_upload("B-7", "slips/B-7/a", NOW)
+    adapters.slips.mark_embedded("B-7", "slips/B-7/a", [1.0, 0, 0, 0], "m", None, NOW)
+    msg = adapters.slips.clustering_message("B-7")
+    assert msg is not None
+    state = WriterState("w-1", [1.0, 0.0, 0.0, 0.0], 1)
+    stale = SlipAssignment(msg, bet, WriterState("w-1", [1.0, 0.0, 0.0, 0.0], 3), previous_n=2, similarity=0.9)
+    with pytest.raises(StaleWrite):
+        adapters.writers.assign(stale, NOW)  # no such writer at n=2
+    assert _scan_count("subjects") == 2  # nothing of it was written (only the customer's bet item and profile)
+    adapters.writers.assign(SlipAssignment(msg, bet, state, previous_n=0, similarity=1.0), NOW)
+    with pytest.raises(StaleWrite):
+        adapters.writers.assign(SlipAssignment(msg, bet, state, previous_n=0, similarity=1.0), NOW)  # redelivery
+    [w] = adapters.writers.writers()
+    assert w.writer_id == "w-1" and w.n == 1 and w.centroid == pytest.approx([1.0, 0, 0, 0])
+    writer = SubjectRef.writer("w-1")
+    assert adapters.subjects.links(writer) == [SubjectRef.customer("C7")]
+    assert adapters.subjects.links(SubjectRef.customer("C7")) == [writer]
+    assert adapters.subjects.slips(writer) == ["B-7"] and adapters.subjects.slips(SubjectRef.customer("C7")) == ["B-7"]
+    assert adapters.subjects.bets_between(writer, NOW - timedelta(hours=1), NOW)[0].has_slip is True
+    assert adapters.slips.get("B-7").writer_id == "w-1"
+
+
+def _alert(alert_id: str, at: datetime, subject: SubjectRef = C) -> Alert:
+    return Alert(
+        alert_id=alert_id,
+        rule_id="stake_window_customer",
+        subject=subject,
+        severity="high",
+        title="t",
+        detail="d",
+        metric=Metric(name="stake_total", value=60_000, threshold=50_000, unit="minor_units"),
+        raised_at=at,
+    )
+
+
+def test_alerts_once_per_cooldown_then_published_from_the_outbox(adapters: wiring.Adapters) -> None:
+    store = adapters.alerts
+    cd = timedelta(hours=24)
+    assert store.create(_alert("al-1", NOW), cd) is True
+    assert store.create(_alert("al-1", NOW), cd) is False  # the same evaluation retried
+    assert store.create(_alert("al-2", NOW + timedelta(hours=23)), cd) is False  # within the cooldown
+    assert store.create(_alert("al-3", NOW + timedelta(hours=24)), cd) is True  # one cooldown later
+    assert store.create(_alert("al-4", NOW, SubjectRef.customer("other")), cd) is True
+    got = store.get("al-1")
+    assert got is not None and got.metric.value == 60_000 and got.subject == C
+    assert store.get("al-2") is None
+    recent = store.recent(NOW - timedelta(days=1), NOW + timedelta(days=2), 10)
+    assert recent[0].alert_id == "al-3" and len(recent) == 3
+    assert {a.alert_id for a in store.pending(10)} == {"al-1", "al-3", "al-4"}
+    store.mark_published("al-1", NOW, "msg-1")
+    assert {a.alert_id for a in store.pending(10)} == {"al-3", "al-4"}
+    published = store.get("al-1")
+    assert published.published_at is not None and [e.action for e in published.events] == ["published"]
+
+
+def test_principals(adapters: wiring.Adapters) -> None:
+    p = adapters.principals
+    p.add_api_key(ApiKeyRecord("d" * 64, "dddd", "till", "ingest", "now"))
+    assert p.api_key("d" * 64).name == "till" and p.api_key("e" * 64) is None
+    user = UserRecord("alice", "staff", "00", "11", "now")
+    assert p.add_user(user) is True and p.add_user(user) is False
+    assert p.user("alice") == user and p.user("bob") is None
+
+
+def test_health_probe(adapters: wiring.Adapters) -> None:
+    assert adapters.health.unreachable() == {}
+    aws.client("dynamodb").delete_table(TableName=config.settings().table("slips"))
+    assert adapters.health.unreachable() == {"slips": "ResourceNotFoundException"}

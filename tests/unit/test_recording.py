@@ -1,0 +1,99 @@
+"""Recording a bet on in-memory stores: ids, idempotency, replays and conflicts, the customer's
+history given to the scorer, all-or-nothing storage."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters import memory
+from chalicelib.domain.bets import BetIn
+from chalicelib.domain.errors import Conflict, Invalid
+from chalicelib.domain.subjects import SubjectRef
+from chalicelib.services.recording import BetRecorder, idempotent_bet_id, potential_return
+from tests.helpers import bet_body
+
+
+@pytest.fixture
+def parts() -> tuple[BetRecorder, memory.MemoryBets, memory.MemorySubjects, memory.FixedScorer]:
+    subjects = memory.MemorySubjects()
+    bets = memory.MemoryBets(subjects)
+    scorer = memory.FixedScorer()
+    return BetRecorder(bets, subjects, scorer, "GBP"), bets, subjects, scorer
+
+
+def body(**kw: Any) -> BetIn:
+    return BetIn.model_validate(bet_body(**kw))
+
+
+def test_new_bet_is_scored_stored_and_counted(parts: Any) -> None:
+    rec, bets, subjects, _ = parts
+    bet, created = rec.record(body(stake="250.00"), "key:till")
+    assert created and bet.stake_minor == 25_000 and bet.risk.level == "medium" and bet.ingested_by == "key:till"
+    assert bets.get(bet.bet_id) is not None
+    profile = subjects.profile(SubjectRef.customer("C100"))
+    assert profile is not None and profile.bets_total == 1 and profile.stake_total_minor == 25_000
+
+
+def test_same_idempotency_key_replays_and_counts_once(parts: Any) -> None:
+    rec, _, subjects, _ = parts
+    b = body()
+    first, c1 = rec.record(b, "key:till", "txn-1")
+    again, c2 = rec.record(b, "key:till", "txn-1")
+    assert (c1, c2) == (True, False) and first.bet_id == again.bet_id == idempotent_bet_id("key:till", "txn-1")
+    other_till, c3 = rec.record(b, "key:other", "txn-1")
+    assert c3 and other_till.bet_id != first.bet_id  # keys are scoped to the client
+    assert subjects.profile(SubjectRef.customer("C100")).bets_total == 2
+
+
+def test_same_id_with_different_details_is_a_conflict(parts: Any) -> None:
+    rec, bets, _, _ = parts
+    rec.record(body(bet_id="T-1"), "key:till")
+    with pytest.raises(Conflict, match="different details"):
+        rec.record(body(bet_id="T-1", stake="99.00"), "key:till")
+    assert len(bets.items) == 1
+
+
+def test_other_currency_is_refused_before_anything_is_written(parts: Any) -> None:
+    rec, bets, _, scorer = parts
+    with pytest.raises(Invalid, match="currency"):
+        rec.record(body(currency="EUR"), "key:till")
+    assert bets.items == {} and scorer.seen == []
+
+
+def test_scorer_sees_the_customers_history_before_the_bet(parts: Any) -> None:
+    rec, _, _, scorer = parts
+    now = datetime.now(UTC)
+    for i, stake in enumerate(["10.00", "20.00", "30.00"]):
+        rec.record(body(stake=stake, placed_at=(now - timedelta(hours=30 - i)).isoformat()), "k")
+    rec.record(body(stake="40.00", placed_at=(now - timedelta(hours=1)).isoformat()), "k")
+    _, history = scorer.seen[-1]
+    assert history.bets_30d == 3 and history.stake_30d_minor == 6000 and history.max_stake_30d_minor == 3000
+    assert history.bets_24h == 0 and history.seconds_since_last_bet == pytest.approx(27 * 3600, abs=5)
+    rec.record(body(customer_id=None, placed_at=now.isoformat()), "k")
+    assert scorer.seen[-1][1].bets_30d == 0  # anonymous: no history
+
+
+def test_a_lost_race_answers_as_a_replay(parts: Any) -> None:
+    rec, bets, _, _ = parts
+    b = body(bet_id="RACE-1")
+    winner, _ = rec.record(b, "k")
+    original_get = bets.get
+    calls = {"n": 0}
+
+    def get_once_missing(bet_id: str) -> Any:
+        calls["n"] += 1
+        return None if calls["n"] == 1 else original_get(bet_id)
+
+    bets.get = get_once_missing  # type: ignore[method-assign]
+    replay, created = rec.record(b, "k")
+    assert not created and replay.bet_id == winner.bet_id
+
+
+def test_potential_return() -> None:
+    assert potential_return(body(stake="10.00")) == 3500  # 5/2
+    sp = body(selections=[{"event": "e", "selection": "x", "price": "SP"}])
+    assert potential_return(sp) is None
+    assert potential_return(body(bet_type="each_way")) is None  # two lines: depends on the result
