@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.1
   if $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then echo $$p; break; fi; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: venv test lint unit run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes check-image localstack-venv test-localstack coldstart clean
+.PHONY: venv test lint unit integration e2e pytest run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes check-image localstack-venv test-localstack coldstart clean
 
 venv: $(STAMP)
 
@@ -21,11 +21,22 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy app.py chalicelib functions local tests_localstack
 
+# Tests in layers: unit (services and domain on in-memory fakes, no moto, seconds), integration
+# (each adapter on moto), e2e (the whole flow through the local event runner), deploy (CDK, sizes).
 unit: venv
+	$(PY) -m pytest tests/unit
+
+integration: venv
+	$(PY) -m pytest tests/integration
+
+e2e: venv
+	$(PY) -m pytest tests/e2e
+
+pytest: venv
 	$(PY) -m pytest
 
-# The README's test command: lint, types, the test suite, function sizes and cold-start figures.
-test: lint unit check-sizes check-image coldstart
+# The README's test command: lint, types, every test layer, function sizes and cold-start figures.
+test: lint pytest check-sizes check-image coldstart
 
 coldstart: venv
 	$(PY) bench/bench_coldstart.py --runs 3

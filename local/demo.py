@@ -183,15 +183,20 @@ def main() -> int:
         raise Fail("the writer of the account customer's slip is not linked to that customer")
 
     step("Waiting for the rule schedule to raise alerts")
-    wanted = {f"CUST#{heavy}", f"WRITER#{heavy_writer}"}
+    wanted = {("customer", heavy), ("writer", heavy_writer)}
+
+    def subject(a: dict[str, Any]) -> tuple[str, str]:
+        return a["subject"]["kind"], a["subject"]["id"]
+
     alerts = wait_for(
-        lambda: [a for a in staff.call("GET", "/alerts")["alerts"] if a["subject"] in wanted],
-        lambda got: {a["subject"] for a in got} >= wanted,
+        lambda: [a for a in staff.call("GET", "/alerts")["alerts"] if subject(a) in wanted],
+        lambda got: {subject(a) for a in got} >= wanted,
         150,
         "alerts for the heavy customer and writer",
     )
     for a in alerts:
-        print(f"  [{a['severity']}] {a['title']}")
+        one = staff.call("GET", f"/alerts/{a['alert_id']}")
+        print(f"  [{a['severity']}] {a['title']}  (alert {a['alert_id']}: {len(one['evidence']['bet_ids'])} bets)")
 
     step("What staff received (as recorded by the embedded AWS)")
     endpoint = env.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from chalicelib import aws as aws_clients  # noqa: E402
-from chalicelib import config, resources  # noqa: E402
+from chalicelib.core import aws as aws_clients  # noqa: E402
+from chalicelib.core import config, resources  # noqa: E402
 
 REGION = "eu-west-2"
 RUN = secrets.token_hex(3)

@@ -19,7 +19,7 @@ import pytest
 import requests
 from chalice.test import Client
 
-from chalicelib import resources
+from chalicelib.core import resources
 from tests.helpers import Api, Scenario, make_api
 from tests_localstack.conftest import EMAIL, PHONE, STAGE, Inbox
 
@@ -42,15 +42,17 @@ class Recording:
 
 @pytest.fixture
 def system(provisioned: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Api, Any, Recording]]:
-    from chalicelib import auth, aws, config, slips
+    from chalicelib import wiring
+    from chalicelib.core import aws, config
+    from functions.slip_scoring import handler
     from local.handlers import resolve_handlers
     from local.runner import EventRunner
 
     # No BETWATCH_JWT_SECRET: the signing key is read from Secrets Manager, as deployed.
     monkeypatch.delenv("BETWATCH_JWT_SECRET", raising=False)
     config.reset()
-    auth.clear_cache()
-    slips._urls.clear()
+    wiring.use(None)
+    handler._processor = None
     import app as app_module
 
     queue_handlers, schedule_handlers = resolve_handlers()
@@ -109,7 +111,7 @@ def test_flow_on_localstack(
     alert_inboxes: dict[str, Inbox],
     localstack: Any,
 ) -> None:
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     api, runner, schedule = system
     now = datetime.now(UTC)
@@ -132,11 +134,14 @@ def test_flow_on_localstack(
 
     # The schedule: only LocalStack's rule drives it (the runner's timer is off).
     data_ready = datetime.now(UTC).replace(microsecond=0)
-    wanted = {f"WRITER#{w1}", "CUST#C9"}
+    wanted = {("writer", w1), ("customer", "C9")}
+
+    def alert_subjects() -> set[tuple[str, str]]:
+        return {(a["subject"]["kind"], a["subject"]["id"]) for a in api.get("/alerts").json_body["alerts"]}
 
     def alerted() -> bool:
         fired_after = any(e["time"] >= data_ready.strftime("%Y-%m-%dT%H:%M:%SZ") for e in schedule.events)
-        return fired_after and {a["subject"] for a in api.get("/alerts").json_body["alerts"]} >= wanted
+        return fired_after and alert_subjects() >= wanted
 
     waited = _until(runner, alerted, SCHEDULE_WAIT_S, "a scheduled event from LocalStack raising the alerts")
     print(f"\nscheduled event delivered {waited:.0f}s after the data was ready; {len(schedule.events)} so far")
@@ -146,8 +151,7 @@ def test_flow_on_localstack(
     assert event["detail-type"] == "Scheduled Event" and event["source"] == "aws.events"
     assert event["resources"] == [rule["Arn"]] and event["detail"] == {}
     assert event["region"] == "eu-west-2" and event["account"] == rule["Arn"].split(":")[4]
-    subjects = {a["subject"] for a in api.get("/alerts").json_body["alerts"]}
-    assert subjects == wanted
+    assert alert_subjects() == wanted
 
     # SNS: SQS subscribers with each declared subscription's filter policy...
     for inbox in alert_inboxes.values():

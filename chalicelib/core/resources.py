@@ -1,8 +1,10 @@
-"""The AWS resources betwatch needs, declared once.
+"""The AWS resources betwatch needs, and which function may touch which, declared once.
 
-Key formats are the adapters' business (adapters/dynamodb/keys.py). This module is the single source of truth: the local provisioner (`local/provision.py`, which
-creates them on moto or LocalStack) and the CDK stack (`infra/`) both read these declarations, and
-the runtime derives each physical name from them. Pure data: no boto3, no CDK imports.
+This module is the single source of truth: the local provisioner (`local/provision.py`, which
+creates them on moto or LocalStack, with a role per function) and the CDK stack (`infra/`) both
+read these declarations (IAM through `core/access.py`), and the runtime derives each physical name
+from them. Pure data: no boto3, no CDK imports. Key formats are the adapters' business
+(`adapters/dynamodb/keys.py`).
 """
 
 from __future__ import annotations

@@ -53,11 +53,11 @@ def logged() -> Iterator[io.StringIO]:
 def test_every_log_line_of_a_request_carries_its_correlation_id(api: Api, logged: io.StringIO) -> None:
     r = api.post("/bets", bet_body(stake="600.00"))
     assert r.status_code == 201
-    logged = [line for line in lines(logged.getvalue()) if "level" in line]
-    assert len(logged) >= 2  # the recording and the request summary at least
-    ids = {line.get("correlation_id") for line in logged}
+    records = [line for line in lines(logged.getvalue()) if "level" in line]
+    assert len(records) >= 2  # the recording and the request summary at least
+    ids = {line.get("correlation_id") for line in records}
     assert len(ids) == 1 and None not in ids and r.headers["X-Request-Id"] in ids
-    assert {line.get("route") for line in logged} == {"/bets"}
+    assert {line.get("route") for line in records} == {"/bets"}
 
 
 def test_no_credentials_in_logs(api: Api, logged: io.StringIO, capsys: pytest.CaptureFixture[str]) -> None:
