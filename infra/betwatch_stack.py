@@ -381,7 +381,7 @@ class BetwatchStack(Stack):
             self,
             f"Role-{function}",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"betwatch {self.stage.name} {function}: least privilege, written by hand",
+            description=f"betwatch {self.stage.name} {function}: least privilege, from its declaration",
         )
         role.add_to_policy(
             iam.PolicyStatement(
