@@ -30,7 +30,7 @@ class Labels:
     def __init__(self, spellings: Mapping[str, str]) -> None:
         self._keys = {self._norm(s): key for s, key in spellings.items()}
         alts = "|".join(r"\s+".join(re.escape(w) for w in s.split()) for s in sorted(spellings, key=len, reverse=True))
-        self._part = re.compile(rf"(?:^|\s+/\s+)-?\s*(?P<label>{alts})\s*(?:[:=]|-|–)\s*", re.IGNORECASE)
+        self._part = re.compile(rf"(?:^|\s*/\s+)-?\s*(?P<label>{alts})\s*(?:[:=]|-|–)\s*", re.IGNORECASE)
 
     @staticmethod
     def _norm(label: str) -> str:

@@ -52,6 +52,8 @@ def normalise_mobile(raw: str) -> str | None:
         return None
     if text.startswith("+440"):
         text = "+44" + text[4:]  # '+44 (0)7700 …' written with the trunk zero
+    if text.startswith("+44") and not 9 <= len(text) - 3 <= 10:
+        return None  # a UK number has 9 or 10 digits after +44
     return text
 
 
