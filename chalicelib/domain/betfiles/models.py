@@ -52,7 +52,7 @@ class WebsiteBet(Record):
     customer_ref: Id
     risk_category: str | None = Field(None, description="The operator's customer risk letter, e.g. 'W'.")
     placed_at: AwareDatetime
-    placed_at_ambiguous: bool = Field(False, description="UK time fell in the repeated autumn hour (BST taken).")
+    placed_at_ambiguous: bool = Field(default=False, description="In the repeated autumn hour (BST taken).")
     selections: list[FileSelection] = Field(min_length=1, max_length=20)
     wager_name: str = Field(description="As the 'Wagers' line wrote it, e.g. 'Lucky 15'.")
     bet_type: BetType
