@@ -481,3 +481,19 @@ def test_sms_unrecognised_line_before_the_text() -> None:
 )
 def test_mobile_numbers(raw: str, expected: str | None) -> None:
     assert normalise_mobile(raw) == expected
+
+
+def test_overlong_lines_are_refused_before_any_pattern_sees_them() -> None:
+    err = error(BET + "x" * 2001 + "\n")
+    assert (err.line, err.message) == (6, "line is over 2,000 characters")
+
+
+def test_junk_lines_cost_linear_time() -> None:
+    import time
+
+    junk = "\n".join(["a - a at " * 200, "a - " * 490, "Bets Win: 1 " + "x unit stake " * 150] * 10)
+    start = time.perf_counter()
+    error(BET.replace("Ascot, 14:30", junk.split("\n")[0]) + junk)
+    for line in junk.split("\n")[:3]:
+        error(BET + line)
+    assert time.perf_counter() - start < 1.0

@@ -11,6 +11,7 @@ from chalicelib.domain.betfiles.errors import BetFileError
 from chalicelib.domain.money import parse_odds
 
 DEFAULT_MAX_BYTES = 64 * 1024  # one bet, knockback or SMS is a few hundred bytes; anything near this is not one
+MAX_LINE_CHARS = 2000  # no line of the formats comes near; a longer one is junk, refused before any regex sees it
 
 # Whitespace-like control characters that a text editor or a printed report may leave in a line.
 _ALLOWED_CONTROLS = {"\t", "\x0b", "\x0c"}
@@ -56,6 +57,8 @@ def text_lines(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Line]
             if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS:
                 raise BetFileError(number, f"not a text file (control character U+{ord(ch):04X})")
         clean = " ".join(raw.split())
+        if len(clean) > MAX_LINE_CHARS:
+            raise BetFileError(number, f"line is over {MAX_LINE_CHARS:,} characters")
         if clean:
             lines.append(Line(number, clean))
     if not lines:

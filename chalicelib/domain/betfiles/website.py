@@ -49,10 +49,10 @@ _BETS_LINE = re.compile(
     re.IGNORECASE,
 )
 _WAGERS = re.compile(r"^wagers?\s*:\s*(?P<rest>.*)$", re.IGNORECASE)
-# '<meeting>, <time>, - <selection> at <price>'; the last ' at ' splits the price off ('Look At Me at 5.5').
-_SELECTION = re.compile(
-    r"^(?P<event>.+?)(?:\s*,\s*|\s+)-\s+(?P<selection>.+)\s+at\s+(?P<price>\S+?)\.?$", re.IGNORECASE
-)
+# '<meeting>, <time>, - <selection> at <price>': the first ' - ' ends the event (str methods and a plain
+# search, not one backtracking regex, so a long junk line costs linear time).
+_EVENT_END = re.compile(r"(?:,\s*|\s)-\s")
+
 
 # Bets-line mode spellings → each-way?; forecast modes are checked against the wager type.
 _MODES = {
@@ -94,11 +94,29 @@ def _bets_line(line: Line) -> _Bets:
     return _Bets(line, mode, int(m["count"]), unit, payment)
 
 
-def _selection_line(line: Line) -> FileSelection | None:
-    m = _SELECTION.match(line.text)
-    if not m:
+def _split_selection_line(text: str) -> tuple[str, str, str] | None:
+    """(event, selection, price), or None when the line is not a selection line."""
+    cut = text.lower().rfind(" at ")  # the last ' at ': a horse may be called 'Look At Me'
+    if cut == -1:
         return None
-    parts = [p.strip() for p in m["event"].split(",") if p.strip()]
+    head, price = text[:cut], text[cut + 4 :].strip().rstrip(".")
+    if not price or " " in price:
+        return None
+    m = _EVENT_END.search(head, 1)
+    if m is None:
+        return None
+    event, selection = head[: m.start()].strip(), head[m.end() :].strip()
+    if not event or not selection:
+        return None
+    return event, selection, price
+
+
+def _selection_line(line: Line) -> FileSelection | None:
+    split = _split_selection_line(line.text)
+    if split is None:
+        return None
+    event_text, selection, raw_price = split
+    parts = [p.strip() for p in event_text.split(",") if p.strip()]
     times = [(i, t) for i, p in enumerate(parts) if (t := parse_race_time(p))]
     if len(times) > 1:
         raise BetFileError(line.number, f"selection line {shorten(line.text)!r} has more than one race time")
@@ -107,9 +125,8 @@ def _selection_line(line: Line) -> FileSelection | None:
     if not meeting_parts:
         raise BetFileError(line.number, "selection line has no meeting or event name")
     meeting = ", ".join(meeting_parts)
-    selection = m["selection"].strip()
     try:
-        price = normalise_price(m["price"], f"price of {selection}")
+        price = normalise_price(raw_price, f"price of {selection}")
     except ValueError as exc:
         raise BetFileError(line.number, str(exc)) from None
     if len(meeting) > 150 or len(selection) > 200:
