@@ -59,11 +59,12 @@ def iter_text_lines(chunks: Iterable[bytes], *, max_line_bytes: int = MAX_LINE_B
     buf = b""
     first = True
     for chunk in chunks:
-        buf += chunk
-        while (nl := buf.find(b"\n")) != -1:
-            line, buf = buf[: nl + 1], buf[nl + 1 :]
-            yield _decode_line(line, first)
-            first = False
+        buf += chunk  # only the last chunk's unfinished line is carried over
+        start = 0
+        while (nl := buf.find(b"\n", start)) != -1:
+            yield _decode_line(buf[start : nl + 1], first)
+            first, start = False, nl + 1
+        buf = buf[start:]
         if len(buf) > max_line_bytes:
             raise HistoryCsvError(f"a line is over {max_line_bytes:,} bytes: not a bet history CSV")
     if buf:

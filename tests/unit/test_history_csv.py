@@ -238,3 +238,13 @@ def test_error_csv() -> None:
     assert parsed[1][cols.index("note") + 3] == '\'=HYPERLINK("x")'  # not run as a formula by a spreadsheet
     assert parsed[2][:3] == ["2", "3", "stake: stake must be greater than zero"]
     assert parsed[2][cols.index("stake") + 3] == "-5"  # a number is left as it is
+
+
+def test_big_chunks_are_split_in_linear_time() -> None:
+    import time
+
+    line = csv_text([row()]).split("\n", 1)[1].encode()
+    chunk = (HEADER + "\n").encode() + line * 20_000  # one 4 MB chunk, as iter_chunks(4 MiB) gives
+    start = time.perf_counter()
+    assert sum(1 for _ in iter_text_lines([chunk])) == 20_001
+    assert time.perf_counter() - start < 1.0
