@@ -103,6 +103,7 @@ class LegSettlement(BaseModel):
     dead_heat: int = Field(1, description="Runners sharing the position.")
     odds: Decimal | None = Field(None, description="Decimal odds settled at: the price taken, or the SP.")
     at_sp: bool = False
+    starting_price: Decimal | None = Field(None, description="The runner's returned SP, for beats-SP rules.")
     reason: str | None = None
 
 
@@ -183,6 +184,11 @@ def _settle_leg(sel: SelectionToSettle, result: EventResult | None, each_way: bo
         at_sp=taken is None,
     )
     return _Leg(report, win, place)
+
+
+def _with_sp(report: LegSettlement, result: EventResult | None) -> LegSettlement:
+    sp = result.starting_price(report.selection) if result else None
+    return report.model_copy(update={"starting_price": _as_decimal(sp)}) if sp is not None else report
 
 
 def _forecast_leg(sel: SelectionToSettle, result: EventResult | None) -> LegSettlement:
@@ -267,7 +273,7 @@ def settle(bet: BetToSettle, results: Mapping[str, EventResult] | Iterable[Event
             lines.append(LineSettlement(legs=list(order), part=part, outcome=outcome, returns_minor=returns))  # type: ignore[arg-type]
     else:
         legs = [_settle_leg(s, r, each_way) for s, r in zip(bet.selections, found, strict=True)]
-        reports = [leg.report for leg in legs]
+        reports = [_with_sp(leg.report, r) for leg, r in zip(legs, found, strict=True)]
         reasons += [leg.report.reason for leg in legs if leg.report.outcome == "open" and leg.report.reason]
         for combo in _combos(bet):
             parts: list[Part] = ["win", "place"] if each_way else ["win"]

@@ -58,6 +58,14 @@ def test_sp_single_is_settled_at_the_returned_sp() -> None:
     assert s.legs[0].at_sp is True and str(s.legs[0].odds) == "5.5000"
 
 
+def test_legs_carry_the_sp_for_beats_sp_rules() -> None:
+    b = bet("single", 1000, sel("14:30 Ascot", "Sea Bird", "7/1"))
+    s = settle(b, [result("14:30 Ascot", "Other", "Sea Bird", starting_prices={"sea bird": "9/2"})])
+    assert (s.legs[0].outcome, str(s.legs[0].starting_price), s.legs[0].odds) == ("lost", "5.5000", None)
+    s = settle(b, [won("14:30 Ascot", "Sea Bird", starting_prices={"Sea Bird": "9/2"})])
+    assert (str(s.legs[0].odds), str(s.legs[0].starting_price), s.legs[0].at_sp) == ("8.0000", "5.5000", False)
+
+
 def test_sp_winner_without_an_sp_stays_open_but_an_sp_loser_settles() -> None:
     b = bet("single", 1000, sel("14:30 Ascot", "Sea Bird", "SP"))
     s = settle(b, [won("14:30 Ascot", "Sea Bird")])
