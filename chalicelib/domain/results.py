@@ -16,12 +16,13 @@ is 4th). A plain string stands for a group of one. Runners not listed and not no
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from chalicelib.domain.money import parse_odds
 
@@ -173,3 +174,28 @@ class EventResult(BaseModel):
                 return True
             position += len(group)
         return False
+
+
+class ResultFileError(ValueError):
+    """A results file that is not results: the message names the place ('1.positions: ...')."""
+
+
+_RESULTS = TypeAdapter(list[EventResult])
+
+
+def parse_result_file(data: bytes) -> list[EventResult]:
+    """A results file (the JSON of POST /results): one result object, or a list of them."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultFileError(f"not a JSON document ({exc})") from None
+    try:
+        return _RESULTS.validate_python(doc if isinstance(doc, list) else [doc])
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"]]
+            if not isinstance(doc, list):
+                loc = loc[1:]  # a single object: no list index to name
+            parts.append(f"{'.'.join(loc) or 'result'}: {err['msg'].removeprefix('Value error, ')}")
+        raise ResultFileError("; ".join(parts)) from None

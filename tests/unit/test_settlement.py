@@ -373,3 +373,18 @@ def test_exact_odds() -> None:
     assert exact_odds("evs") == 2
     assert exact_odds("5.5") == Fraction(11, 2)
     assert exact_odds("SP") is None
+
+
+def test_result_files() -> None:
+    from chalicelib.domain.results import ResultFileError, parse_result_file
+
+    one = b'{"event": "14:30 Ascot", "positions": ["A", "B"], "each_way": {"places": 2, "fraction": "1/4"}}'
+    (r,) = parse_result_file(b"\xef\xbb\xbf" + one)
+    assert r.each_way is not None and r.each_way.places == 2
+    assert len(parse_result_file(b"[" + one + b"," + one.replace(b"14:30", b"15:00") + b"]")) == 2
+    with pytest.raises(ResultFileError, match=r"^not a JSON document"):
+        parse_result_file(b"{oops")
+    with pytest.raises(ResultFileError, match=r"^1\.positions: Value error|^1\.positions: "):
+        parse_result_file(b"[" + one + b', {"event": "x", "positions": []}]')
+    with pytest.raises(ResultFileError, match=r"^each_way\.fraction: "):
+        parse_result_file(one.replace(b"1/4", b"half"))
