@@ -8,14 +8,14 @@ guarantees as DynamoDB with a lock instead of a transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from chalicelib.domain.alerts import Alert
+from chalicelib.domain.alerts import Alert, AlertStatus
+from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, History, RiskAssessment
-from chalicelib.domain.rules import WindowBet
+from chalicelib.domain.rules import Rule, WindowBet
 from chalicelib.domain.slips import ClusteringMessage, SlipRecord
 from chalicelib.domain.subjects import Profile, SubjectRef
 
@@ -47,7 +47,34 @@ class SubjectStore(Protocol):
 
 
 class ActivityIndex(Protocol):
-    def active_subjects(self, start: datetime, end: datetime) -> set[SubjectRef]: ...
+    def active_between(self, start: datetime, end: datetime) -> set[SubjectRef]:
+        """Subjects with new activity (a bet recorded or attributed) between start and end."""
+        ...
+
+    def checkpoint(self, name: str) -> datetime | None: ...
+
+    def set_checkpoint(self, name: str, at: datetime) -> None: ...
+
+
+class RuleStore(Protocol):
+    def catalogue(self) -> list[Rule]:
+        """The current version of every rule (disabled ones too)."""
+        ...
+
+    def get(self, rule_id: str) -> Rule | None: ...
+
+    def versions(self, rule_id: str) -> list[Rule]: ...
+
+    def save(self, rule: Rule, expected_version: int | None, audit: AuditEvent) -> bool:
+        """Store `rule` as the current version if the current one is `expected_version` (None: no
+        rule of that id yet), with its audit event, all or nothing. False on a conflict."""
+        ...
+
+    def remove(self, rule_id: str, expected_version: int, audit: AuditEvent) -> bool:
+        """Take the rule out of the catalogue (its versions stay, alerts refer to them)."""
+        ...
+
+    def audit(self, rule_id: str) -> list[AuditEvent]: ...
 
 
 @dataclass(frozen=True)
@@ -99,9 +126,22 @@ class StaleWrite(Exception):
     """A conditional write lost: the record changed since it was read (or was already done)."""
 
 
+@dataclass(frozen=True)
+class AlertQuery:
+    status: AlertStatus | None = None
+    severity: str | None = None
+    rule_id: str | None = None
+    subject: SubjectRef | None = None
+    assignee: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    shadow: bool = False  # shadow hits instead of alerts
+
+
 class AlertStore(Protocol):
     def create(self, alert: Alert, cooldown: timedelta) -> bool:
-        """Store the alert unless its rule alerted on its subject within `cooldown`. True if new."""
+        """Store the alert unless its rule alerted on its subject within `cooldown` or the subject is
+        snoozed for the rule. True if new. Shadow alerts are stored but never queued for sending."""
         ...
 
     def get(self, alert_id: str) -> Alert | None: ...
@@ -109,6 +149,19 @@ class AlertStore(Protocol):
     def recent(self, since: datetime, until: datetime, limit: int) -> list[Alert]:
         """Newest first."""
         ...
+
+    def search(self, query: AlertQuery, limit: int, cursor: str | None) -> tuple[list[Alert], str | None]:
+        """Newest first, a page at a time; the cursor continues where the page ended."""
+        ...
+
+    def update(self, alert: Alert, expected: AlertStatus) -> bool:
+        """Replace the alert if its stored status is still `expected` (one of two concurrent
+        transitions wins). False otherwise."""
+        ...
+
+    def snooze(self, rule_id: str, subject: SubjectRef, until: datetime, by: str) -> None: ...
+
+    def snoozed_until(self, rule_id: str, subject: SubjectRef) -> datetime | None: ...
 
     def pending(self, limit: int) -> list[Alert]:
         """Alerts not yet published."""
@@ -183,7 +236,3 @@ class HealthProbe(Protocol):
     def unreachable(self) -> dict[str, str]:
         """Logical names of the stores that cannot be reached, with the error."""
         ...
-
-
-def unique(refs: Iterable[SubjectRef]) -> list[SubjectRef]:
-    return sorted(set(refs))

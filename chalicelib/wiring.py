@@ -10,8 +10,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import Settings, settings
-from chalicelib.domain.rules import StakeWindowRule, default_rules
+from chalicelib.domain.rules import Rule, default_rules
 from chalicelib.ports import (
     ActivityIndex,
     AlertStore,
@@ -22,18 +23,20 @@ from chalicelib.ports import (
     Notifier,
     PrincipalStore,
     RiskScorer,
+    RuleStore,
     SecretSource,
     SlipStore,
     SubjectStore,
     WriterStore,
 )
 from chalicelib.services.access import AccessService, TokenSettings
-from chalicelib.services.alerts import AlertReader
+from chalicelib.services.alerts import AlertCases
 from chalicelib.services.clustering import Clusterer
 from chalicelib.services.health import HealthService
 from chalicelib.services.monitoring import Monitor
 from chalicelib.services.profiles import ProfileReader
 from chalicelib.services.recording import BetRecorder
+from chalicelib.services.rules import RuleCatalogue
 from chalicelib.services.slips import SlipUploads, UploadLimits
 
 
@@ -46,6 +49,7 @@ class Adapters:
     writers: WriterStore
     alerts: AlertStore
     principals: PrincipalStore
+    rules: RuleStore
     notifier: Notifier
     files: FileStore
     queue: MessageQueue
@@ -61,32 +65,36 @@ class Container:
     recorder: BetRecorder
     profiles: ProfileReader
     uploads: SlipUploads
+    rules: RuleCatalogue
     monitor: Monitor
-    alerts: AlertReader
+    alerts: AlertCases
     access: AccessService
     health: HealthService
 
     def clusterer(self) -> Clusterer:
         """One per queue batch: it caches the writers it read for the batch."""
         a = self.adapters
-        return Clusterer(a.slips, a.bets, a.writers)
+        return Clusterer(a.slips, a.bets, a.writers, self.monitor.clock, on_writer_bet=self.monitor.on_writer_bet)
 
 
-def rules_for(cfg: Settings) -> list[StakeWindowRule]:
+def rules_for(cfg: Settings) -> list[Rule]:
     return default_rules(cfg.rule_window_hours, cfg.rule_stake_threshold_minor)
 
 
-def assemble(cfg: Settings, a: Adapters) -> Container:
+def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
     limits = UploadLimits(cfg.bucket("slips"), cfg.slip_min_bytes, cfg.slip_max_bytes, cfg.presign_expires_s)
+    rules = RuleCatalogue(a.rules, rules_for(cfg), clock)
+    monitor = Monitor(a.activity, a.subjects, a.alerts, a.notifier, rules, cfg.currency, clock)
     return Container(
         settings=cfg,
         adapters=a,
-        recorder=BetRecorder(a.bets, a.subjects, a.scorer, cfg.currency),
-        profiles=ProfileReader(a.subjects),
-        uploads=SlipUploads(a.slips, a.bets, a.files, limits),
-        monitor=Monitor(a.activity, a.subjects, a.alerts, a.notifier, rules_for(cfg), cfg.currency),
-        alerts=AlertReader(a.alerts),
-        access=AccessService(a.principals, a.secret, TokenSettings(cfg.jwt_ttl_s, cfg.jwt_issuer)),
+        recorder=BetRecorder(a.bets, a.subjects, a.scorer, cfg.currency, clock, on_bet=monitor.on_bet),
+        profiles=ProfileReader(a.subjects, clock),
+        uploads=SlipUploads(a.slips, a.bets, a.files, limits, clock),
+        rules=rules,
+        monitor=monitor,
+        alerts=AlertCases(a.alerts, clock),
+        access=AccessService(a.principals, a.secret, TokenSettings(cfg.jwt_ttl_s, cfg.jwt_issuer), clock),
         health=HealthService(a.scorer, a.health),
     )
 
@@ -113,6 +121,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
     from chalicelib.adapters.dynamodb.client import Dynamo
     from chalicelib.adapters.dynamodb.health import DynamoHealthProbe
     from chalicelib.adapters.dynamodb.principals import DynamoPrincipalStore
+    from chalicelib.adapters.dynamodb.rules import DynamoRuleStore
     from chalicelib.adapters.dynamodb.slips import DynamoSlipStore
     from chalicelib.adapters.dynamodb.subjects import DynamoActivityIndex, DynamoSubjectStore
     from chalicelib.adapters.dynamodb.writers import DynamoWriterStore
@@ -137,6 +146,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
         writers=DynamoWriterStore(db, t, cfg.history_days),
         alerts=DynamoAlertStore(db, t),
         principals=DynamoPrincipalStore(db, t),
+        rules=DynamoRuleStore(db, t),
         notifier=_LazyNotifier(cfg),
         files=S3FileStore(_LazyClient("s3")),
         queue=SqsQueue(_LazyClient("sqs"), cfg.queues),
@@ -158,7 +168,9 @@ class _LazyClient:
         return getattr(aws.client(self.service), name)
 
 
-def in_memory(cfg: Settings | None = None, scorer: RiskScorer | None = None, jwt_secret: str = "") -> Container:
+def in_memory(
+    cfg: Settings | None = None, scorer: RiskScorer | None = None, jwt_secret: str = "", clock: Clock = utcnow
+) -> Container:
     """Every service over in-memory fakes (unit tests; no AWS, no moto)."""
     from chalicelib.adapters import memory
     from chalicelib.adapters.secrets import StaticSecret
@@ -174,6 +186,7 @@ def in_memory(cfg: Settings | None = None, scorer: RiskScorer | None = None, jwt
         writers=memory.MemoryWriters(slips, subjects),
         alerts=memory.MemoryAlerts(),
         principals=memory.MemoryPrincipals(),
+        rules=memory.MemoryRules(),
         notifier=memory.MemoryNotifier(),
         files=memory.MemoryFiles(),
         queue=memory.MemoryQueue(),
@@ -181,7 +194,7 @@ def in_memory(cfg: Settings | None = None, scorer: RiskScorer | None = None, jwt
         secret=StaticSecret(jwt_secret or cfg.jwt_secret),
         health=memory.MemoryHealth(),
     )
-    return assemble(cfg, adapters)
+    return assemble(cfg, adapters, clock)
 
 
 _lock = threading.Lock()

@@ -7,15 +7,31 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.domain.alerts import Alert, AlertEvent, in_cooldown
+from chalicelib.domain.alerts import Alert, AlertEvent, AlertStatus, in_cooldown
+from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, History, RiskAssessment
-from chalicelib.domain.rules import WindowBet
+from chalicelib.domain.rules import Rule, WindowBet, window_bet_of
 from chalicelib.domain.slips import FINAL, ClusteringMessage, SlipRecord, SlipStatus
 from chalicelib.domain.subjects import Profile, SubjectRef
-from chalicelib.ports import ApiKeyRecord, SlipAssignment, StaleWrite, StoredBet, UserRecord, WriterState
+from chalicelib.ports import (
+    AlertQuery,
+    ApiKeyRecord,
+    SlipAssignment,
+    StaleWrite,
+    StoredBet,
+    UserRecord,
+    WriterState,
+)
+
+ACTIVITY_MINUTES = 5
+
+
+def _bucket(ts: datetime) -> datetime:
+    ts = ts.astimezone(UTC)
+    return ts.replace(minute=ts.minute - ts.minute % ACTIVITY_MINUTES, second=0, microsecond=0)
 
 
 @dataclass
@@ -36,13 +52,15 @@ class MemorySubjects:
         self.profiles: dict[SubjectRef, Profile] = {}
         self.link_map: dict[SubjectRef, set[SubjectRef]] = defaultdict(set)
         self.slip_map: dict[SubjectRef, set[str]] = defaultdict(set)
-        self.active: dict[str, set[SubjectRef]] = defaultdict(set)
+        self.active: dict[datetime, set[tuple[datetime, SubjectRef]]] = defaultdict(set)
+        self.checkpoints: dict[str, datetime] = {}
 
-    def count(self, ref: SubjectRef, bet: Bet, has_slip: bool = False) -> None:
+    def count(self, ref: SubjectRef, bet: Bet, at: datetime, has_slip: bool = False) -> None:
         """What the DynamoDB adapter's bet_writes do (call with the lock held)."""
+        self.active[_bucket(at)].add((at, ref))
         if bet.bet_id in self.bets[ref]:
             return
-        self.bets[ref][bet.bet_id] = WindowBet(bet.bet_id, bet.stake_minor, bet.placed_at, bet.shop_id, has_slip)
+        self.bets[ref][bet.bet_id] = window_bet_of(bet, has_slip)
         old = self.profiles.get(ref)
         placed = bet.placed_at.isoformat()
         self.profiles[ref] = Profile(
@@ -51,7 +69,6 @@ class MemorySubjects:
             stake_total_minor=(old.stake_total_minor if old else 0) + bet.stake_minor,
             first_bet_at=old.first_bet_at if old and old.first_bet_at else placed,
         )
-        self.active[bet.placed_at.strftime("%Y-%m-%dT%H")].add(ref)
 
     def bets_between(self, subject: SubjectRef, start: datetime, end: datetime) -> list[WindowBet]:
         self.calls.hit("subjects.bets_between")
@@ -69,14 +86,20 @@ class MemorySubjects:
     def slips(self, subject: SubjectRef) -> list[str]:
         return sorted(self.slip_map.get(subject, set()))
 
-    def active_subjects(self, start: datetime, end: datetime) -> set[SubjectRef]:
+    def active_between(self, start: datetime, end: datetime) -> set[SubjectRef]:
         found: set[SubjectRef] = set()
-        hour = start.replace(minute=0, second=0, microsecond=0)
-        while hour <= end:
-            self.calls.hit("activity.hour")
-            found |= self.active.get(hour.strftime("%Y-%m-%dT%H"), set())
-            hour += timedelta(hours=1)
+        bucket = _bucket(start)
+        while bucket <= end:
+            self.calls.hit("activity.bucket")
+            found |= {ref for at, ref in self.active.get(bucket, set()) if start <= at <= end}
+            bucket += timedelta(minutes=ACTIVITY_MINUTES)
         return found
+
+    def checkpoint(self, name: str) -> datetime | None:
+        return self.checkpoints.get(name)
+
+    def set_checkpoint(self, name: str, at: datetime) -> None:
+        self.checkpoints[name] = at
 
 
 class MemoryBets:
@@ -93,7 +116,7 @@ class MemoryBets:
                 return False
             self.items[bet.bet_id] = StoredBet(bet, fingerprint)
             for ref in subjects:
-                self.subjects.count(ref, bet)
+                self.subjects.count(ref, bet, bet.received_at)
         return True
 
 
@@ -192,7 +215,7 @@ class MemoryWriters:
             self.states[w.writer_id] = replace(w)
             writer = SubjectRef.writer(w.writer_id)
             self.subjects.slip_map[writer].add(msg.bet_id)
-            self.subjects.count(writer, a.bet, has_slip=True)
+            self.subjects.count(writer, a.bet, at, has_slip=True)
             if a.bet.customer_id:
                 customer = SubjectRef.customer(a.bet.customer_id)
                 self.subjects.slip_map[customer].add(msg.bet_id)
@@ -206,6 +229,7 @@ class MemoryAlerts:
         self.calls = calls or Calls()
         self.items: dict[str, Alert] = {}
         self.last_alert: dict[tuple[str, SubjectRef], datetime] = {}
+        self.snoozes: dict[tuple[str, SubjectRef], datetime] = {}
         self.outbox: list[str] = []
 
     def create(self, alert: Alert, cooldown: timedelta) -> bool:
@@ -214,9 +238,13 @@ class MemoryAlerts:
             key = (alert.rule_id, alert.subject)
             if in_cooldown(self.last_alert.get(key), alert.raised_at, cooldown) or alert.alert_id in self.items:
                 return False
+            snoozed = self.snoozes.get(key)
+            if snoozed is not None and snoozed > alert.raised_at:
+                return False
             self.last_alert[key] = alert.raised_at
             self.items[alert.alert_id] = alert.model_copy(deep=True)
-            self.outbox.append(alert.alert_id)
+            if not alert.shadow:
+                self.outbox.append(alert.alert_id)
             return True
 
     def get(self, alert_id: str) -> Alert | None:
@@ -224,9 +252,45 @@ class MemoryAlerts:
         return a.model_copy(deep=True) if a else None
 
     def recent(self, since: datetime, until: datetime, limit: int) -> list[Alert]:
-        day0, day1 = since.date(), until.date()
-        found = [a for a in self.items.values() if day0 <= a.raised_at.date() <= day1]
-        return sorted(found, key=lambda a: (a.raised_at, a.alert_id), reverse=True)[:limit]
+        return self.search(AlertQuery(since=since, until=until), limit, None)[0]
+
+    def search(self, query: AlertQuery, limit: int, cursor: str | None) -> tuple[list[Alert], str | None]:
+        q = query
+        until = q.until or datetime.now(UTC)
+        since = q.since or until - timedelta(days=31)
+
+        def keep(a: Alert) -> bool:
+            return (
+                a.shadow == q.shadow
+                and since.date() <= a.raised_at.date() <= until.date()
+                and (q.status is None or a.status == q.status)
+                and (q.severity is None or a.severity == q.severity)
+                and (q.rule_id is None or a.rule_id == q.rule_id)
+                and (q.subject is None or a.subject == q.subject)
+                and (q.assignee is None or a.assignee == q.assignee)
+            )
+
+        found = sorted(
+            (a for a in self.items.values() if keep(a)), key=lambda a: (a.raised_at, a.alert_id), reverse=True
+        )
+        start = int(cursor) if cursor else 0
+        page = [a.model_copy(deep=True) for a in found[start : start + limit]]
+        more = start + limit < len(found)
+        return page, (str(start + limit) if more else None)
+
+    def update(self, alert: Alert, expected: AlertStatus) -> bool:
+        with self.lock:
+            cur = self.items.get(alert.alert_id)
+            if cur is None or cur.status != expected:
+                return False
+            self.items[alert.alert_id] = alert.model_copy(deep=True)
+            return True
+
+    def snooze(self, rule_id: str, subject: SubjectRef, until: datetime, by: str) -> None:
+        self.snoozes[(rule_id, subject)] = until
+
+    def snoozed_until(self, rule_id: str, subject: SubjectRef) -> datetime | None:
+        return self.snoozes.get((rule_id, subject))
 
     def pending(self, limit: int) -> list[Alert]:
         return [self.items[i].model_copy(deep=True) for i in self.outbox[:limit]]
@@ -238,6 +302,49 @@ class MemoryAlerts:
             a.events.append(AlertEvent(at=at, actor="system", action="published", note=f"SNS message {message_id}"))
             if alert_id in self.outbox:
                 self.outbox.remove(alert_id)
+
+
+class MemoryRules:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.current: dict[str, Rule] = {}
+        self.all_versions: dict[str, list[Rule]] = defaultdict(list)
+        self.audits: dict[str, list[AuditEvent]] = defaultdict(list)
+        self.reads = 0
+
+    def catalogue(self) -> list[Rule]:
+        self.reads += 1
+        return [r.model_copy(deep=True) for r in self.current.values()]
+
+    def get(self, rule_id: str) -> Rule | None:
+        r = self.current.get(rule_id)
+        return r.model_copy(deep=True) if r else None
+
+    def versions(self, rule_id: str) -> list[Rule]:
+        return list(self.all_versions.get(rule_id, []))
+
+    def save(self, rule: Rule, expected_version: int | None, audit: AuditEvent) -> bool:
+        with self.lock:
+            cur = self.current.get(rule.rule_id)
+            if (cur is None) != (expected_version is None) or (cur is not None and cur.version != expected_version):
+                return False
+            self.current[rule.rule_id] = rule.model_copy(deep=True)
+            if cur is None or cur.version != rule.version:
+                self.all_versions[rule.rule_id].append(rule.model_copy(deep=True))
+            self.audits[rule.rule_id].append(audit)
+            return True
+
+    def remove(self, rule_id: str, expected_version: int, audit: AuditEvent) -> bool:
+        with self.lock:
+            cur = self.current.get(rule_id)
+            if cur is None or cur.version != expected_version:
+                return False
+            del self.current[rule_id]
+            self.audits[rule_id].append(audit)
+            return True
+
+    def audit(self, rule_id: str) -> list[AuditEvent]:
+        return list(self.audits.get(rule_id, []))
 
 
 class MemoryNotifier:

@@ -35,6 +35,8 @@ WRITER_NEW = "WriterAssignmentsNew"
 WRITER_MATCHED = "WriterAssignmentsMatched"
 ALERTS_RAISED = "AlertsRaised"
 ALERTS_PUBLISHED = "AlertsPublished"
+ALERTS_SHADOW = "AlertsShadowHits"
+BET_PATH_RULE_ERRORS = "BetPathRuleErrors"
 RULE_RUN_MS = "RuleRunDuration"
 
 

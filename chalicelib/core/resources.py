@@ -150,7 +150,10 @@ TABLES: tuple[Table, ...] = (
         pk="pk",
         sk="sk",
         ttl_attribute="expires_at",
-        purpose="Who bet in each hour (so rules never Scan) and each rule's cooldown per subject.",
+        purpose=(
+            "Who had new activity in each 5-minute bucket (sharded; so rules never Scan), each rule's "
+            "cooldown and snoozes per subject, the schedule's checkpoint, and the feed of bets as recorded."
+        ),
     ),
     Table(
         "alerts",
@@ -160,6 +163,8 @@ TABLES: tuple[Table, ...] = (
             Index("by_day", pk="alert_day", sk="raised"),
             Index("by_status", pk="alert_status", sk="raised"),
             Index("by_subject", pk="subject_key", sk="raised"),
+            Index("by_rule", pk="rule_id", sk="raised"),
+            Index("by_assignee", pk="assignee", sk="raised"),
             Index("outbox", pk="outbox", sk="raised"),
         ),
         purpose=(
@@ -167,6 +172,12 @@ TABLES: tuple[Table, ...] = (
             "evidence and events; read by id, by day, status or subject, and the sparse 'outbox' index "
             "holds alerts not yet published to SNS."
         ),
+    ),
+    Table(
+        "rules",
+        pk="pk",
+        sk="sk",
+        purpose="The rule catalogue (current versions), every version of every rule, and their audit trail.",
     ),
     Table(
         "principals",
@@ -282,10 +293,12 @@ FUNCTIONS: tuple[Function, ...] = (
             TableUse("subjects", write=True),
             TableUse("monitoring", write=True),
             TableUse("slips", write=True),
-            TableUse("alerts", indexes=True),
+            TableUse("alerts", write=True, indexes=True),
+            TableUse("rules", write=True),
         ),
         describe_tables=True,
         presigns_uploads=("slips",),
+        publishes=("alerts",),
         secrets=("jwt-signing-key",),
     ),
     Function(
@@ -297,7 +310,10 @@ FUNCTIONS: tuple[Function, ...] = (
             TableUse("slips", write=True),
             TableUse("bets"),
             TableUse("monitoring", write=True),
+            TableUse("alerts", write=True),
+            TableUse("rules"),
         ),
+        publishes=("alerts",),
     ),
     Function(
         "evaluate_rules",
@@ -307,6 +323,7 @@ FUNCTIONS: tuple[Function, ...] = (
             TableUse("monitoring", write=True),
             TableUse("alerts", write=True, indexes=True),
             TableUse("subjects"),
+            TableUse("rules", write=True),
         ),
         publishes=("alerts",),
     ),

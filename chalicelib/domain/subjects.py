@@ -8,7 +8,10 @@ from enum import StrEnum
 
 class SubjectKind(StrEnum):
     customer = "customer"
-    writer = "writer"
+    writer = "writer"  # an anonymous hand, linked by its slips
+    shop = "shop"
+    device = "device"
+    selection = "selection"  # what was backed (bet runs)
 
 
 @dataclass(frozen=True, order=True)
@@ -26,7 +29,7 @@ class SubjectRef:
 
     def describe(self) -> str:
         """For people: 'customer C100', 'anonymous writer w-1a2b'."""
-        return f"customer {self.id}" if self.kind is SubjectKind.customer else f"anonymous writer {self.id}"
+        return f"anonymous writer {self.id}" if self.kind is SubjectKind.writer else f"{self.kind.value} {self.id}"
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,19 @@
-"""Reading alerts: by id, and the newest first over a number of days."""
+"""Alerts as cases: read and search them, and work them — acknowledge (with an assignee), note,
+escalate, resolve with an outcome, snooze the subject for the rule — each action an audit event."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.domain.alerts import Alert
-from chalicelib.domain.errors import NotFound
-from chalicelib.ports import AlertStore
+from chalicelib.domain.alerts import Alert, AlertEvent, IllegalTransition, Outcome, transition
+from chalicelib.domain.errors import Conflict, Invalid, NotFound
+from chalicelib.ports import AlertQuery, AlertStore
+
+MAX_SNOOZE = timedelta(days=90)
 
 
-class AlertReader:
+class AlertCases:
     def __init__(self, alerts: AlertStore, clock: Clock = utcnow):
         self.alerts = alerts
         self.clock = clock
@@ -24,3 +27,39 @@ class AlertReader:
     def recent(self, days: int, limit: int) -> list[Alert]:
         now = self.clock()
         return self.alerts.recent(now - timedelta(days=days - 1), now, limit)
+
+    def search(self, query: AlertQuery, limit: int, cursor: str | None) -> tuple[list[Alert], str | None]:
+        return self.alerts.search(query, limit, cursor)
+
+    def act(
+        self,
+        alert_id: str,
+        action: str,
+        actor: str,
+        note: str | None = None,
+        assignee: str | None = None,
+        outcome: Outcome | None = None,
+    ) -> Alert:
+        """Apply a case action; of two concurrent actions on one alert, one wins and the other is a 409."""
+        current = self.get(alert_id)
+        try:
+            changed = transition(current, action, actor, self.clock(), note, assignee, outcome)
+        except IllegalTransition as exc:
+            raise Conflict(str(exc), code="illegal_transition") from exc
+        if not self.alerts.update(changed, expected=current.status):
+            raise Conflict(f"alert {alert_id} was changed by someone else; read it again", code="concurrent_change")
+        return changed
+
+    def snooze(self, alert_id: str, hours: int, actor: str, note: str | None = None) -> Alert:
+        """No alert from this rule about this subject until the snooze ends."""
+        until = self.clock() + timedelta(hours=hours)
+        if timedelta(hours=hours) > MAX_SNOOZE or hours <= 0:
+            raise Invalid(f"hours: a snooze lasts 1 to {MAX_SNOOZE.days * 24} hours")
+        current = self.get(alert_id)
+        self.alerts.snooze(current.rule_id, current.subject, until, actor)
+        changed = current.model_copy(deep=True)
+        text = f"snoozed until {until.isoformat()}" + (f": {note}" if note else "")
+        changed.events.append(AlertEvent(at=self.clock(), actor=actor, action="snoozed", note=text))
+        if not self.alerts.update(changed, expected=current.status):
+            raise Conflict(f"alert {alert_id} was changed by someone else; read it again", code="concurrent_change")
+        return changed

@@ -17,7 +17,9 @@ from chalicelib import writer_matching
 from chalicelib.core import observability as obs
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.observability import logger
+from chalicelib.domain.rules import WindowBet, window_bet_of
 from chalicelib.domain.slips import ClusteringMessage, SlipStatus
+from chalicelib.domain.subjects import SubjectRef
 from chalicelib.ports import BetStore, SlipAssignment, SlipStore, StaleWrite, WriterState, WriterStore
 from chalicelib.writer_matching import WriterCentroid
 
@@ -38,10 +40,12 @@ class Clusterer:
         writers: WriterStore,
         clock: Clock = utcnow,
         new_id: Callable[[], str] = new_writer_id,
+        on_writer_bet: Callable[[SubjectRef, WindowBet], object] | None = None,
     ):
         self.slips, self.bets, self.store = slips, bets, writers
         self.clock = clock
         self.new_id = new_id
+        self.on_writer_bet = on_writer_bet
         self._writers: list[WriterCentroid] | None = None
 
     def load(self) -> None:
@@ -86,6 +90,12 @@ class Clusterer:
         else:
             current.centroid, current.n = np.asarray(centroid, np.float32), current.n + 1
         obs.count(obs.WRITER_NEW if is_new else obs.WRITER_MATCHED)
+        if self.on_writer_bet is not None:
+            try:
+                self.on_writer_bet(SubjectRef.writer(current.writer_id), window_bet_of(found.bet, has_slip=True))
+            except Exception:  # noqa: BLE001 - the assignment stands; the schedule evaluates the writer too
+                obs.count(obs.BET_PATH_RULE_ERRORS)
+                logger.exception("writer bet-path rules failed", extra={"bet_id": msg.bet_id})
         logger.info(
             "slip assigned",
             extra={

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from chalicelib.core import observability as obs
 from chalicelib.core.clock import Clock, utcnow
@@ -16,6 +18,7 @@ from chalicelib.domain import history as hist
 from chalicelib.domain.bets import Bet, BetIn, History, Selection
 from chalicelib.domain.errors import Conflict, Invalid
 from chalicelib.domain.money import to_minor
+from chalicelib.domain.rules import WindowBet, window_bet_of
 from chalicelib.domain.subjects import SubjectRef
 from chalicelib.ports import BetStore, RiskScorer, StoredBet, SubjectStore
 
@@ -41,18 +44,32 @@ def potential_return(body: BetIn) -> int | None:
     return int((Decimal(body.stake_minor) * product).to_integral_value())
 
 
+# Bet-path monitoring: (subject, its bets up to and including this one, the bet's time) -> alerts.
+BetHook = Callable[[SubjectRef, list[WindowBet], datetime], list[Any]]
+
+
 class BetRecorder:
     def __init__(
-        self, bets: BetStore, subjects: SubjectStore, scorer: RiskScorer, currency: str, clock: Clock = utcnow
+        self,
+        bets: BetStore,
+        subjects: SubjectStore,
+        scorer: RiskScorer,
+        currency: str,
+        clock: Clock = utcnow,
+        on_bet: BetHook | None = None,
     ):
         self.bets, self.subjects, self.scorer = bets, subjects, scorer
         self.currency = currency
         self.clock = clock
+        self.on_bet = on_bet
 
-    def record(self, body: BetIn, source: str, idempotency_key: str | None = None) -> tuple[Bet, bool]:
+    def record(
+        self, body: BetIn, source: str, idempotency_key: str | None = None, monitor: bool = True
+    ) -> tuple[Bet, bool]:
         """Store a new bet, or return the stored one for a retried request: (bet, created).
 
-        `source` names who reported it (an API key, a file, an import), for audit and idempotency."""
+        `source` names who reported it (an API key, a file, an import), for audit and idempotency;
+        `monitor=False` records without bet-path rules (history imports)."""
         if body.currency != self.currency:
             raise Invalid(
                 f"currency: this deployment takes {self.currency}, got {body.currency}",
@@ -63,7 +80,8 @@ class BetRecorder:
         if existing := self.bets.get(bet_id):
             return self._replay(existing, fp)
         subjects = [SubjectRef.customer(body.customer_id)] if body.customer_id else []
-        history = self._history(subjects[0], body) if subjects else History()
+        past = self._past(subjects[0], body) if subjects else []
+        history = hist.summarise(past, body.placed_at) if subjects else History()
         bet = self.build(body, bet_id, source, history)
         if not self.bets.record(bet, fp, subjects):
             # A concurrent retry won the race: answer as a replay.
@@ -76,11 +94,23 @@ class BetRecorder:
             "bet recorded",
             extra={"bet_id": bet.bet_id, "risk_score": bet.risk.score, "risk_level": bet.risk.level},
         )
+        if monitor and self.on_bet is not None:
+            for subject in subjects:
+                self._monitor(subject, [*past, window_bet_of(bet)], bet)
         return bet, True
 
-    def _history(self, subject: SubjectRef, body: BetIn) -> History:
+    def _monitor(self, subject: SubjectRef, bets: list[WindowBet], bet: Bet) -> None:
+        # The bet is acknowledged whatever happens here: a rule failing must not lose it.
+        assert self.on_bet is not None
+        try:
+            self.on_bet(subject, bets, bet.placed_at)
+        except Exception:  # noqa: BLE001 - logged and counted; the bet stays recorded
+            obs.count(obs.BET_PATH_RULE_ERRORS)
+            logger.exception("bet-path rules failed", extra={"bet_id": bet.bet_id})
+
+    def _past(self, subject: SubjectRef, body: BetIn) -> list[WindowBet]:
         end = body.placed_at
-        return hist.summarise(self.subjects.bets_between(subject, end - timedelta(days=hist.HISTORY_DAYS), end), end)
+        return self.subjects.bets_between(subject, end - timedelta(days=hist.HISTORY_DAYS), end)
 
     def build(self, body: BetIn, bet_id: str, source: str, history: History) -> Bet:
         return Bet(

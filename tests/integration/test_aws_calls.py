@@ -212,17 +212,17 @@ def test_post_bet(system: tuple[Api, Any, Recorder]) -> None:
         "calls": {"dynamodb:GetItem": 1, "dynamodb:Query": 1, "dynamodb:TransactWriteItems": 1},
         # GetItem bet (consistent, absent) 1 + Query of the customer's BET# items 0.5
         "rru": 1.5,
-        # bet + customer BET# item + customer PROFILE + ACTIVE# hour marker, each <= 1 KB, x2
-        "wru": 8.0,
+        # bet + feed item + customer BET# item + customer PROFILE + activity marker, each <= 1 KB, x2
+        "wru": 10.0,
     }
-    assert rec.items_written == 4
+    assert rec.items_written == 5
 
     with measure(rec, "POST /bets, anonymous"):
         assert api.post("/bets", bet_body(customer_id=None)).status_code == 201
     assert rec.snapshot() == {
         "calls": {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1},
         "rru": 1.0,
-        "wru": 2.0,  # the bet item alone, in a one-item transaction
+        "wru": 4.0,  # the bet and its feed item, in a two-item transaction
     }
 
 
@@ -284,33 +284,57 @@ def test_slip(system: tuple[Api, Any, Recorder]) -> None:
 N_SUBJECTS = 4
 
 
-def test_rule_schedule(system: tuple[Api, Any, Recorder]) -> None:
-    from chalicelib.core.config import settings
+def _buckets(start: datetime, end: datetime) -> int:
+    from chalicelib.adapters.dynamodb import keys
+
+    n, bucket = 0, keys.activity_bucket(start)
+    while bucket <= end:
+        n, bucket = n + 1, bucket + timedelta(minutes=keys.ACTIVITY_BUCKET_MINUTES)
+    return n
+
+
+@pytest.mark.parametrize("stored", [N_SUBJECTS, 10 * N_SUBJECTS])
+def test_rule_schedule(system: tuple[Api, Any, Recorder], stored: int) -> None:
+    """A run evaluates only subjects with new activity: `stored` earlier customers cost nothing."""
+    from chalicelib import wiring
+    from chalicelib.adapters.dynamodb import keys
 
     api, runner, rec = system
     now = datetime.now(UTC)
-    # N active customers; one of them over the threshold, so one alert.
+    for i in range(stored):  # customers who bet before the last run
+        r = api.post(
+            "/bets", bet_body(customer_id=f"OLD{i}", stake="10.00", placed_at=(now - timedelta(hours=3)).isoformat())
+        )
+        assert r.status_code == 201, r.body
+    runner.fire("evaluate-rules", now)  # the previous run: its checkpoint is behind them
+    activity = wiring.container().adapters.activity
+    checkpoint = activity.checkpoint("evaluate-rules")
+    assert checkpoint is not None
+    # N active customers since; one of them over the threshold, so one alert.
     for i in range(N_SUBJECTS):
         stake = "600.00" if i == 0 else "10.00"
         r = api.post(
             "/bets", bet_body(customer_id=f"C{i}", stake=stake, placed_at=(now - timedelta(hours=2)).isoformat())
         )
         assert r.status_code == 201, r.body
-    runner.account  # noqa: B018 - cached, as it is on a warm runner
 
-    with measure(rec, f"rule schedule, {N_SUBJECTS} active subjects, 1 alert"):
+    with measure(rec, f"rule schedule, {N_SUBJECTS} new active subjects of {stored + N_SUBJECTS}, 1 alert"):
         result = runner.fire("evaluate-rules", now)
     assert result == {"raised": 1, "published": 1}
-    hours = settings().rule_window_hours + 1  # one Query per hour bucket of the window
-    assert hours == 25
+    end = activity.checkpoint("evaluate-rules")
+    assert end is not None
+    queries = keys.ACTIVITY_SHARDS * _buckets(checkpoint, end) + N_SUBJECTS + 1
     assert rec.snapshot() == {
         "calls": {
-            # ACTIVE# hours + one BET# Query per subject + the outbox index
-            "dynamodb:Query": hours + N_SUBJECTS + 1,
-            "dynamodb:TransactWriteItems": 1,  # rule state + alert
+            # the activity index (shards x 5-minute buckets since the checkpoint), one Query of each
+            # new subject's bets, the outbox index; the checkpoint read and written
+            "dynamodb:Query": queries,
+            "dynamodb:GetItem": 1,
+            "dynamodb:PutItem": 1,
+            "dynamodb:TransactWriteItems": 1,  # rule state + snooze check + alert
             "dynamodb:UpdateItem": 1,  # alert marked published
             "sns:Publish": 1,
         },
-        "rru": 0.5 * (hours + N_SUBJECTS + 1),
-        "wru": 2 * 2 + 1,
+        "rru": 0.5 * queries + 1,
+        "wru": 3 * 2 + 1 + 1,
     }

@@ -45,7 +45,9 @@ def test_bet_and_its_customer_items_in_one_transaction(adapters: wiring.Adapters
     window = adapters.subjects.bets_between(C, NOW - timedelta(minutes=1), NOW)
     assert [(b.bet_id, b.stake_minor, b.shop_id) for b in window] == [("B-1", 1250, "S01")]
     assert adapters.subjects.bets_between(C, NOW + timedelta(seconds=1), NOW + timedelta(hours=1)) == []
-    assert adapters.activity.active_subjects(NOW - timedelta(hours=1), NOW) == {C}
+    recorded = bet.received_at
+    assert adapters.activity.active_between(recorded - timedelta(seconds=1), recorded) == {C}
+    assert adapters.activity.active_between(recorded + timedelta(microseconds=1), recorded + timedelta(hours=1)) == set()
     assert adapters.bets.get("missing") is None and adapters.subjects.profile(SubjectRef.customer("x")) is None
 
 

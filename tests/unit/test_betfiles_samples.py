@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.domain.betfiles import BetFileError, Knockback, SmsWager, WebsiteBet, parse_bet_file
-from chalicelib.domain.bets import BetType
-from chalicelib.schemas import BetIn
+from chalicelib.domain.bets import BetIn, BetType
 
 SAMPLES = Path(__file__).resolve().parent.parent / "events" / "betfiles"
 

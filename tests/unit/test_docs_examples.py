@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from chalicelib.domain.betfiles import Knockback, SmsWager, WebsiteBet, parse_bet_file
+from chalicelib.domain.bets import BetIn
 from chalicelib.domain.history_csv import iter_rows
 from chalicelib.domain.results import EventResult
-from chalicelib.schemas import BetIn
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "bet-files.md").read_text()
 BLOCKS = re.findall(r"```(\w+)\n(.*?)```", DOC, re.S)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import ValidationError
 
+from chalicelib.domain.bets import BetIn
 from chalicelib.domain.history_csv import (
     REQUIRED_COLUMNS,
     ErrorCsv,
@@ -19,7 +20,6 @@ from chalicelib.domain.history_csv import (
     iter_rows,
     iter_text_lines,
 )
-from chalicelib.schemas import BetIn
 
 HEADER = ",".join(REQUIRED_COLUMNS)
 SELECTIONS = json.dumps([{"event": "14:30 Ascot", "selection": "Sea Bird", "price": "5.5"}])

@@ -305,8 +305,7 @@ def test_settling_twice_gives_the_same_settlement() -> None:
 
 
 def test_a_stored_bet_dump_settles() -> None:
-    from chalicelib.domain.bets import Channel
-    from chalicelib.schemas import Bet, RiskAssessment, Selection
+    from chalicelib.domain.bets import Bet, Channel, RiskAssessment, Selection
 
     stored = Bet(
         bet_id="B-1", customer_id="C1", shop_id=None, channel=Channel.online, stake_minor=1000, currency="GBP",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.client import Dynamo, TransactionCancelled, put
-from chalicelib.adapters.dynamodb.subjects import bet_writes
+from chalicelib.adapters.dynamodb.subjects import bet_writes, combined_odds
 from chalicelib.domain.bets import Bet
 from chalicelib.domain.subjects import SubjectRef
 from chalicelib.ports import StoredBet
+
+FEED_TTL_DAYS = 35
 
 
 class DynamoBetStore:
@@ -35,8 +37,10 @@ class DynamoBetStore:
                 condition="attribute_not_exists(pk)",
             )
         ]
+        at = bet.received_at
+        writes.append(put(self.tables["monitoring"], self.feed_item(bet)))
         for ref in subjects:
-            writes += bet_writes(self.tables, ref, bet, self.history_days)
+            writes += bet_writes(self.tables, ref, bet, self.history_days, at)
         try:
             self.db.transact(writes)
         except TransactionCancelled as exc:
@@ -44,3 +48,21 @@ class DynamoBetStore:
                 return False  # the bet id exists: the caller answers as a replay (or a conflict)
             raise
         return True
+
+    def feed_item(self, bet: Bet) -> dict[str, object]:
+        """The bet in the feed of bets as recorded (newest first by hour and shard)."""
+        at = bet.received_at
+        return {
+            "pk": keys.feed(at, bet.bet_id),
+            "sk": keys.feed_sort(at, bet.bet_id),
+            "bet_id": bet.bet_id,
+            "customer_id": bet.customer_id,
+            "shop_id": bet.shop_id,
+            "channel": bet.channel.value,
+            "stake_minor": bet.stake_minor,
+            "odds": combined_odds(bet),
+            "risk_level": bet.risk.level,
+            "sport": bet.sport,
+            "placed_at": keys.iso(bet.placed_at),
+            "expires_at": int(at.timestamp()) + FEED_TTL_DAYS * 86400,
+        }

@@ -195,3 +195,16 @@ def put(table: str, doc: dict[str, Any], condition: str | None = None, **expr: A
 def update(table: str, key: dict[str, Any], expression: str, **expr: Any) -> dict[str, Any]:
     """A TransactWriteItems Update entry."""
     return {"Update": {"TableName": table, "Key": to_item(key), "UpdateExpression": expression, **expr}}
+
+
+def delete(table: str, key: dict[str, Any], condition: str | None = None, **expr: Any) -> dict[str, Any]:
+    """A TransactWriteItems Delete entry."""
+    entry: dict[str, Any] = {"TableName": table, "Key": to_item(key), **expr}
+    if condition:
+        entry["ConditionExpression"] = condition
+    return {"Delete": entry}
+
+
+def condition_check(table: str, key: dict[str, Any], condition: str, **expr: Any) -> dict[str, Any]:
+    """A TransactWriteItems ConditionCheck entry."""
+    return {"ConditionCheck": {"TableName": table, "Key": to_item(key), "ConditionExpression": condition, **expr}}

@@ -9,8 +9,14 @@ Tables (declared in core/resources.py):
                 sk SLIP#<bet id>               a writer's slips (on the customer too, for its profile)
               pk WRITERS, sk W#<writer id>     writers' centroids for open-set matching
   slips       pk SLIP#<bet id>
-  monitoring  pk ACTIVE#<yyyy-mm-ddThh>, sk <subject key>   who bet in that hour (TTL)
+  monitoring  pk NEW#<yyyy-mm-ddThh:mm, 5 min>#<shard>, sk <recorded_at>#<subject key>   who had
+                                               new activity then (by the time it was recorded; TTL)
               pk RULESTATE#<rule>#<subject key>, sk STATE   a rule's cooldown for a subject
+              pk SNOOZE#<rule>#<subject key>, sk STATE      a rule snoozed for a subject until
+              pk RUNSTATE#<name>, sk STATE     how far the schedule has evaluated
+              pk FEED#<yyyy-mm-ddThh>#<shard>, sk <recorded_at>#<bet id>   the bets as recorded
+  rules       pk CATALOGUE, sk <rule id>       the current version of each rule
+              pk RULE#<rule id>, sk V#<version> | AUDIT#<at>#<id>   every version, the audit trail
   alerts      pk ALERT#<alert id>, sk ALERT    the alert; GSIs by_day, by_status, by_subject and the
                                                sparse outbox (alerts not yet published)
   principals  pk KEY#<sha256 of the key> | USER#<username>
@@ -18,11 +24,18 @@ Tables (declared in core/resources.py):
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime
 
 from chalicelib.domain.subjects import SubjectKind, SubjectRef
 
-_KIND_PREFIX = {SubjectKind.customer: "CUST", SubjectKind.writer: "WRITER"}
+_KIND_PREFIX = {
+    SubjectKind.customer: "CUST",
+    SubjectKind.writer: "WRITER",
+    SubjectKind.shop: "SHOP",
+    SubjectKind.device: "DEVICE",
+    SubjectKind.selection: "SEL",
+}
 _PREFIX_KIND = {v: k for k, v in _KIND_PREFIX.items()}
 
 PROFILE = "PROFILE"
@@ -82,12 +95,78 @@ def slip(bet_id: str) -> str:
     return f"SLIP#{bet_id}"
 
 
-def active_hour(ts: datetime) -> str:
-    return "ACTIVE#" + ts.astimezone(UTC).strftime("%Y-%m-%dT%H")
+ACTIVITY_BUCKET_MINUTES = 5
+ACTIVITY_SHARDS = 8
+FEED_SHARDS = 8
+CATALOGUE = "CATALOGUE"
+AUDIT_PREFIX = "AUDIT#"
+VERSION_PREFIX = "V#"
+
+
+def shard(text: str, shards: int) -> int:
+    # Stable across processes (hash() is salted per process).
+    return zlib.crc32(text.encode()) % shards
+
+
+def activity_bucket(ts: datetime) -> datetime:
+    ts = ts.astimezone(UTC)
+    return ts.replace(minute=ts.minute - ts.minute % ACTIVITY_BUCKET_MINUTES, second=0, microsecond=0)
+
+
+def activity(ts: datetime, ref: SubjectRef) -> str:
+    """The partition of the activity index a subject's activity at `ts` goes to."""
+    bucket = activity_bucket(ts).strftime("%Y-%m-%dT%H:%M")
+    return f"NEW#{bucket}#{shard(subject(ref), ACTIVITY_SHARDS)}"
+
+
+def activity_sort(ts: datetime, ref: SubjectRef) -> str:
+    # The time first: a run resuming mid-bucket reads only what came after its checkpoint.
+    return f"{iso(ts)}#{subject(ref)}"
+
+
+def activity_range(start: datetime, end: datetime) -> tuple[str, str]:
+    return iso(start), iso(end) + "~"
+
+
+def activity_subject(sk: str) -> SubjectRef:
+    return parse_subject(sk.split("#", 1)[1])
+
+
+def activity_partitions(bucket: datetime) -> list[str]:
+    name = bucket.strftime("%Y-%m-%dT%H:%M")
+    return [f"NEW#{name}#{n}" for n in range(ACTIVITY_SHARDS)]
+
+
+def feed(ts: datetime, bet_id: str) -> str:
+    return f"FEED#{ts.astimezone(UTC).strftime('%Y-%m-%dT%H')}#{shard(bet_id, FEED_SHARDS)}"
+
+
+def feed_sort(ts: datetime, bet_id: str) -> str:
+    return f"{iso(ts)}#{bet_id}"
+
+
+def run_state(name: str) -> str:
+    return f"RUNSTATE#{name}"
 
 
 def rule_state(rule_id: str, ref: SubjectRef) -> str:
     return f"RULESTATE#{rule_id}#{subject(ref)}"
+
+
+def snooze(rule_id: str, ref: SubjectRef) -> str:
+    return f"SNOOZE#{rule_id}#{subject(ref)}"
+
+
+def rule(rule_id: str) -> str:
+    return f"RULE#{rule_id}"
+
+
+def rule_version(version: int) -> str:
+    return f"{VERSION_PREFIX}{version:06d}"
+
+
+def audit(at: datetime, event_id: str) -> str:
+    return f"{AUDIT_PREFIX}{iso(at)}#{event_id}"
 
 
 def alert(alert_id: str) -> str:

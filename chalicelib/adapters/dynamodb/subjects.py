@@ -1,5 +1,6 @@
 """Customers and writers in the `subjects` table: per-bet items for rolling windows, running
-totals, links and slips; and the hourly activity index in `monitoring`."""
+totals, links and slips; and the activity index in `monitoring` that tells the schedule whom to
+evaluate (subjects with new activity since its last run, in sharded 5-minute buckets)."""
 
 from __future__ import annotations
 
@@ -9,55 +10,84 @@ from typing import Any
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.client import Dynamo, put, update, values
 from chalicelib.domain.bets import Bet
-from chalicelib.domain.rules import WindowBet
+from chalicelib.domain.rules import WindowBet, window_bet_of
 from chalicelib.domain.subjects import Profile, SubjectRef
 
-ACTIVE_TTL = timedelta(days=3)
+ACTIVITY_TTL = timedelta(days=2)
+WINDOW_FIELDS = (
+    "bet_id, stake_minor, shop_id, placed_at, has_slip, customer_id, channel, odds, sel, "
+    "profit_minor, sp_compared, sp_beaten"
+)
+
+
+def combined_odds(bet: Bet) -> float | None:
+    return window_bet_of(bet).odds
+
+
+def bet_item(ref: SubjectRef, bet: Bet, history_days: int, has_slip: bool = False) -> dict[str, Any]:
+    placed = bet.placed_at.astimezone(UTC)
+    w = window_bet_of(bet)
+    return {
+        "pk": keys.subject(ref),
+        "sk": keys.subject_bet(placed, bet.bet_id),
+        "bet_id": bet.bet_id,
+        "stake_minor": bet.stake_minor,
+        "placed_at": keys.iso(placed),
+        "shop_id": bet.shop_id,
+        "customer_id": bet.customer_id,
+        "channel": bet.channel.value,
+        "odds": w.odds,
+        "sel": list(w.selections),
+        "has_slip": True if has_slip else None,
+        "expires_at": int((placed + timedelta(days=history_days)).timestamp()),
+    }
+
+
+def activity_item(ref: SubjectRef, at: datetime) -> dict[str, Any]:
+    return {
+        "pk": keys.activity(at, ref),
+        "sk": keys.activity_sort(at, ref),
+        "expires_at": int((at + ACTIVITY_TTL).timestamp()),
+    }
 
 
 def bet_writes(
-    tables: dict[str, str], ref: SubjectRef, bet: Bet, history_days: int, has_slip: bool = False
+    tables: dict[str, str], ref: SubjectRef, bet: Bet, history_days: int, at: datetime, has_slip: bool = False
 ) -> list[dict[str, Any]]:
-    """TransactWriteItems entries counting one bet for a subject (idempotent with the bet's own Put)."""
+    """TransactWriteItems entries counting one bet for a subject: its window item, its running
+    totals and its activity marker (idempotent together with the bet's own conditional Put)."""
     placed = bet.placed_at.astimezone(UTC)
     subject_key = keys.subject(ref)
     return [
-        put(
-            tables["subjects"],
-            {
-                "pk": subject_key,
-                "sk": keys.subject_bet(placed, bet.bet_id),
-                "bet_id": bet.bet_id,
-                "stake_minor": bet.stake_minor,
-                "placed_at": keys.iso(placed),
-                "shop_id": bet.shop_id,
-                "customer_id": bet.customer_id,
-                "has_slip": True if has_slip else None,
-                "expires_at": int((placed + timedelta(days=history_days)).timestamp()),
-            },
-        ),
+        put(tables["subjects"], bet_item(ref, bet, history_days, has_slip)),
         update(
             tables["subjects"],
             {"pk": subject_key, "sk": keys.PROFILE},
             "ADD bets_total :one, stake_total_minor :stake "
             "SET display = :display, updated_at = :now, first_bet_at = if_not_exists(first_bet_at, :placed)",
             ExpressionAttributeValues=values(
-                one=1,
-                stake=bet.stake_minor,
-                display=ref.id,
-                now=keys.iso(datetime.now(UTC)),
-                placed=keys.iso(placed),
+                one=1, stake=bet.stake_minor, display=ref.id, now=keys.iso(at), placed=keys.iso(placed)
             ),
         ),
-        put(
-            tables["monitoring"],
-            {
-                "pk": keys.active_hour(placed),
-                "sk": subject_key,
-                "expires_at": int((placed + ACTIVE_TTL).timestamp()),
-            },
-        ),
+        put(tables["monitoring"], activity_item(ref, at)),
     ]
+
+
+def window_bet(i: dict[str, Any]) -> WindowBet:
+    return WindowBet(
+        bet_id=i["bet_id"],
+        stake_minor=int(i["stake_minor"]),
+        placed_at=datetime.fromisoformat(i["placed_at"]),
+        shop_id=i.get("shop_id"),
+        has_slip=bool(i.get("has_slip")),
+        customer_id=i.get("customer_id"),
+        channel=i.get("channel"),
+        odds=float(i["odds"]) if i.get("odds") is not None else None,
+        selections=tuple(i.get("sel") or ()),
+        profit_minor=int(i["profit_minor"]) if i.get("profit_minor") is not None else None,
+        sp_compared=int(i.get("sp_compared") or 0),
+        sp_beaten=int(i.get("sp_beaten") or 0),
+    )
 
 
 class DynamoSubjectStore:
@@ -72,18 +102,9 @@ class DynamoSubjectStore:
             max_pages=20,
             KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
             ExpressionAttributeValues=values(pk=keys.subject(subject), lo=lo, hi=hi),
-            ProjectionExpression="bet_id, stake_minor, shop_id, placed_at, has_slip",
+            ProjectionExpression=WINDOW_FIELDS,
         )
-        return [
-            WindowBet(
-                bet_id=i["bet_id"],
-                stake_minor=int(i["stake_minor"]),
-                placed_at=datetime.fromisoformat(i["placed_at"]),
-                shop_id=i.get("shop_id"),
-                has_slip=bool(i.get("has_slip")),
-            )
-            for i in items
-        ]
+        return [window_bet(i) for i in items]
 
     def profile(self, subject: SubjectRef) -> Profile | None:
         item = self.db.get(self.table, {"pk": keys.subject(subject), "sk": keys.PROFILE}, consistent=False)
@@ -117,16 +138,28 @@ class DynamoActivityIndex:
         self.db = dynamo
         self.table = tables["monitoring"]
 
-    def active_subjects(self, start: datetime, end: datetime) -> set[SubjectRef]:
-        """Subjects with a bet placed between start and end (hour resolution), by one Query per hour."""
+    def active_between(self, start: datetime, end: datetime) -> set[SubjectRef]:
+        """One Query per shard per 5-minute bucket from start to end: the work follows the time
+        span and the new activity in it, never the number of subjects stored."""
         found: set[SubjectRef] = set()
-        hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        while hour <= end:
-            for item in self.db.query(
-                self.table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues=values(pk=keys.active_hour(hour)),
-            ):
-                found.add(keys.parse_subject(item["sk"]))
-            hour += timedelta(hours=1)
+        bucket = keys.activity_bucket(start)
+        step = timedelta(minutes=keys.ACTIVITY_BUCKET_MINUTES)
+        lo, hi = keys.activity_range(start, end)
+        while bucket <= end:
+            for pk in keys.activity_partitions(bucket):
+                for item in self.db.query(
+                    self.table,
+                    KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+                    ExpressionAttributeValues=values(pk=pk, lo=lo, hi=hi),
+                    ProjectionExpression="sk",
+                ):
+                    found.add(keys.activity_subject(item["sk"]))
+            bucket += step
         return found
+
+    def checkpoint(self, name: str) -> datetime | None:
+        item = self.db.get(self.table, {"pk": keys.run_state(name), "sk": keys.STATE})
+        return datetime.fromisoformat(item["until"]) if item else None
+
+    def set_checkpoint(self, name: str, at: datetime) -> None:
+        self.db.put(self.table, {"pk": keys.run_state(name), "sk": keys.STATE, "until": keys.iso(at)})

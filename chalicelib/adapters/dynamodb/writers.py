@@ -80,7 +80,7 @@ class DynamoWriterStore:
                 tables["subjects"],
                 {"pk": keys.subject(writer), "sk": keys.subject_slip(msg.bet_id), **slip_item},
             ),
-            *bet_writes(tables, writer, a.bet, self.history_days, has_slip=True),
+            *bet_writes(tables, writer, a.bet, self.history_days, at, has_slip=True),
         ]
         if a.bet.customer_id:
             customer = SubjectRef.customer(a.bet.customer_id)

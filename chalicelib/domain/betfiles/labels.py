@@ -77,7 +77,7 @@ class FieldSet:
         return key in self._fields
 
 
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # chalicelib.schemas.Id, as the bet API takes ids
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")  # chalicelib.domain.bets.Id, as the bet API takes ids
 
 
 def require_id(fields: FieldSet, key: str, expected: str) -> Field:

@@ -13,7 +13,7 @@ from chalicelib.domain.bets import BetType, Channel
 from chalicelib.domain.money import parse_odds
 from chalicelib.domain.sms_wager import ParsedSmsBet
 
-# The same pattern as the API's ids (chalicelib.schemas.Id), so a parsed file always passes BetIn.
+# The same pattern as the API's ids (chalicelib.domain.bets.Id), so a parsed file always passes BetIn.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{7,14}$")]
