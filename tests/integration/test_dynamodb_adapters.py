@@ -47,7 +47,8 @@ def test_bet_and_its_customer_items_in_one_transaction(adapters: wiring.Adapters
     assert adapters.subjects.bets_between(C, NOW + timedelta(seconds=1), NOW + timedelta(hours=1)) == []
     recorded = bet.received_at
     assert adapters.activity.active_between(recorded - timedelta(seconds=1), recorded) == {C}
-    assert adapters.activity.active_between(recorded + timedelta(microseconds=1), recorded + timedelta(hours=1)) == set()
+    later = recorded + timedelta(microseconds=1)
+    assert adapters.activity.active_between(later, later + timedelta(hours=1)) == set()
     assert adapters.bets.get("missing") is None and adapters.subjects.profile(SubjectRef.customer("x")) is None
 
 
