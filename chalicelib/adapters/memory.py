@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.alerts import Alert, AlertEvent, AlertStatus, in_cooldown
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, History, RiskAssessment
@@ -273,10 +274,10 @@ class MemoryAlerts:
         found = sorted(
             (a for a in self.items.values() if keep(a)), key=lambda a: (a.raised_at, a.alert_id), reverse=True
         )
-        start = int(cursor) if cursor else 0
+        start = int(decode_cursor(cursor).get("offset", 0)) if cursor else 0
         page = [a.model_copy(deep=True) for a in found[start : start + limit]]
         more = start + limit < len(found)
-        return page, (str(start + limit) if more else None)
+        return page, (encode_cursor({"offset": start + limit}) if more else None)
 
     def update(self, alert: Alert, expected: AlertStatus) -> bool:
         with self.lock:

@@ -141,3 +141,65 @@ def test_health_probe(adapters: wiring.Adapters) -> None:
     assert adapters.health.unreachable() == {}
     aws.client("dynamodb").delete_table(TableName=config.settings().table("slips"))
     assert adapters.health.unreachable() == {"slips": "ResourceNotFoundException"}
+
+
+def test_alert_search_filters_pages_and_conditional_updates(adapters: wiring.Adapters) -> None:
+    from chalicelib.domain.alerts import AlertStatus, transition
+    from chalicelib.ports import AlertQuery
+
+    store = adapters.alerts
+    cd = timedelta(hours=1)
+    for i in range(5):
+        a = _alert(f"al-{i}", NOW - timedelta(days=i), SubjectRef.customer(f"K{i}"))
+        a.severity = "critical" if i == 2 else "high"
+        assert store.create(a, cd)
+    shadow = _alert("al-shadow", NOW, SubjectRef.customer("S"))
+    shadow.shadow = True
+    assert store.create(shadow, cd) and "al-shadow" not in {a.alert_id for a in store.pending(10)}
+    seen, cursor = [], None
+    for _ in range(10):
+        page, cursor = store.search(AlertQuery(since=NOW - timedelta(days=10), until=NOW), 2, cursor)
+        seen += [a.alert_id for a in page]
+        if cursor is None:
+            break
+    assert seen == [f"al-{i}" for i in range(5)]  # newest first, each once, across day partitions
+    assert [a.alert_id for a in store.search(AlertQuery(severity="critical"), 10, None)[0]] == ["al-2"]
+    assert [a.alert_id for a in store.search(AlertQuery(shadow=True), 10, None)[0]] == ["al-shadow"]
+    k3 = store.search(AlertQuery(subject=SubjectRef.customer("K3"), since=NOW - timedelta(days=10)), 10, None)[0]
+    assert [a.alert_id for a in k3] == ["al-3"]
+    current = store.get("al-0")
+    assert current is not None
+    acked = transition(current, "acknowledged", "user:a", NOW, assignee="bob")
+    assert store.update(acked, expected=AlertStatus.open) is True
+    assert store.update(acked, expected=AlertStatus.open) is False  # the second of two concurrent ones
+    assert [a.alert_id for a in store.search(AlertQuery(assignee="bob"), 10, None)[0]] == ["al-0"]
+    assert [a.alert_id for a in store.search(AlertQuery(status=AlertStatus.acknowledged), 10, None)[0]] == ["al-0"]
+    assert "al-0" not in {a.alert_id for a in store.search(AlertQuery(status=AlertStatus.open), 10, None)[0]}
+
+
+def test_snoozes_block_new_alerts_until_they_end(adapters: wiring.Adapters) -> None:
+    store = adapters.alerts
+    subject = SubjectRef.customer("Z")
+    store.snooze("stake_window_customer", subject, NOW + timedelta(hours=2), "user:a")
+    assert store.create(_alert("al-z1", NOW + timedelta(hours=1), subject), timedelta(minutes=1)) is False
+    assert store.create(_alert("al-z2", NOW + timedelta(hours=2), subject), timedelta(minutes=1)) is True
+    assert store.snoozed_until("stake_window_customer", subject) == NOW + timedelta(hours=2)
+
+
+def test_rule_store_versions_and_audit(adapters: wiring.Adapters) -> None:
+    from chalicelib.domain.audit import AuditEvent
+    from chalicelib.domain.rules import default_rules
+
+    rules = adapters.rules
+    [r1, *_] = default_rules()
+    ev = AuditEvent(at=NOW, actor="system", action="seeded", entity="rule:x")
+    assert rules.save(r1, None, ev) and not rules.save(r1, None, ev)
+    r2 = r1.model_copy(update={"version": 2, "name": "changed"})
+    assert not rules.save(r2, 5, ev)  # not the current version
+    assert rules.save(r2, 1, ev)
+    r2off = r2.model_copy(update={"enabled": False})
+    assert rules.save(r2off, 2, ev)  # same version, enabled flag only
+    assert [r.version for r in rules.versions(r1.rule_id)] == [1, 2]
+    assert rules.get(r1.rule_id) == r2off and [r.rule_id for r in rules.catalogue()] == [r1.rule_id]
+    assert not rules.remove(r1.rule_id, 1, ev) and rules.remove(r1.rule_id, 2, ev)
+    assert rules.catalogue() == [] and len(rules.audit(r1.rule_id)) == 4  # refused changes leave none

@@ -10,9 +10,6 @@ one. Case transitions are conditional on the status read, so of two concurrent o
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +24,7 @@ from chalicelib.adapters.dynamodb.client import (
     values,
 )
 from chalicelib.domain.alerts import Alert, AlertEvent, AlertStatus
-from chalicelib.domain.errors import Invalid
+from chalicelib.adapters.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.subjects import SubjectRef
 from chalicelib.ports import AlertQuery
 
@@ -38,20 +35,6 @@ MAX_PAGES = 10
 
 def _status_attr(alert: Alert) -> str:
     return SHADOW if alert.shadow else alert.status.value
-
-
-def encode_cursor(state: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error) as exc:
-        raise Invalid("cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}]) from exc
-    if not isinstance(state, dict):
-        raise Invalid("cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}])
-    return state
 
 
 class DynamoAlertStore:

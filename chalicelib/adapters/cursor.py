@@ -1,0 +1,24 @@
+"""Opaque page cursors: what a store needs to continue a listing, as URL-safe base64 JSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from chalicelib.domain.errors import Invalid
+
+
+def encode_cursor(state: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, binascii.Error) as exc:
+        raise Invalid("cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}]) from exc
+    if not isinstance(state, dict):
+        raise Invalid("cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}])
+    return state
