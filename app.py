@@ -15,16 +15,17 @@ from chalice import Chalice, Rate
 from pydantic import Json
 
 from chalicelib import wiring
-from chalicelib.api.routes import access, alerts, bets, rules, subjects, system
+from chalicelib.api.routes import access, alerts, bets, rules, subjects, system, writers
 from chalicelib.core import observability as obs
 from chalicelib.core.config import settings
 from chalicelib.core.observability import logger, tracer
 from chalicelib.core.resources import queue, schedule
 from chalicelib.domain.slips import ClusteringMessage
+from chalicelib.domain.writers import JobMessage
 from chalicelib.services.clustering import StaleSlip
 
 app = Chalice(app_name="betwatch")
-for blueprint in (system.bp, access.bp, bets.bp, subjects.bp, alerts.bp, rules.bp):
+for blueprint in (system.bp, access.bp, bets.bp, subjects.bp, alerts.bp, rules.bp, writers.bp):
     app.register_blueprint(blueprint)
 
 
@@ -62,6 +63,25 @@ def cluster_slips(event: Any) -> dict[str, Any]:
 
     try:
         processor = BatchProcessor(event_type=EventType.SQS, model=ClusteringRecord)
+        return dict(process_partial_response(event.to_dict(), record_handler, processor, event.context))
+    finally:
+        obs.flush()
+
+
+class JobRecord(SqsRecordModel):
+    body: Json[JobMessage]  # type: ignore[assignment]
+
+
+@app.on_sqs_message(queue=settings().queue("writer-jobs"), batch_size=queue("writer-jobs").batch_size)
+def writer_jobs(event: Any) -> dict[str, Any]:
+    desk = wiring.container().writers
+
+    def record_handler(record: JobRecord) -> None:
+        logger.set_correlation_id(record.messageId)
+        desk.run(record.body.job_id)
+
+    try:
+        processor = BatchProcessor(event_type=EventType.SQS, model=JobRecord)
         return dict(process_partial_response(event.to_dict(), record_handler, processor, event.context))
     finally:
         obs.flush()

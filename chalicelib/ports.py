@@ -18,6 +18,7 @@ from chalicelib.domain.bets import Bet, BetIn, History, RiskAssessment
 from chalicelib.domain.rules import Rule, WindowBet
 from chalicelib.domain.slips import ClusteringMessage, SlipRecord
 from chalicelib.domain.subjects import Profile, SubjectRef
+from chalicelib.domain.writers import WriterJob
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,13 @@ class RuleStore(Protocol):
 
 @dataclass(frozen=True)
 class WriterState:
-    """A writer as open-set matching sees it (its centroid and how many slips made it)."""
+    """A writer as open-set matching sees it (its centroid and how many slips made it), and the
+    customers staff tagged it to (its later bets count for them too)."""
 
     writer_id: str
     centroid: list[float]
     n: int
+    tagged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,50 @@ class WriterStore(Protocol):
         """Atomically: the slip gets its writer (once), the writer's centroid moves (optimistic check),
         the bet counts for the writer and the writer <-> customer link is made. Raises StaleWrite."""
         ...
+
+
+class WriterAdmin(Protocol):
+    """What staff decisions about writers need from the stores (each call idempotent)."""
+
+    def writer(self, writer_id: str) -> WriterState | None: ...
+
+    def tag(self, writer_id: str, customer_id: str, by: str, at: datetime) -> bool:
+        """Link (staff) writer and customer; False if already tagged."""
+        ...
+
+    def untag(self, writer_id: str, customer_id: str) -> bool: ...
+
+    def copy_bet(self, writer_id: str, bet: WindowBet, customer_id: str, at: datetime) -> bool:
+        """Count a writer's bet for a tagged customer too (False if it already counts there)."""
+        ...
+
+    def uncopy_bet(self, writer_id: str, bet: WindowBet, customer_id: str, at: datetime) -> bool:
+        """Undo copy_bet (only bets that came through this writer)."""
+        ...
+
+    def move_slip(self, bet_id: str, source: str, target: str, at: datetime) -> bool:
+        """Move one slip, with its bet, from writer `source` to `target`; False if already moved."""
+        ...
+
+    def set_writer(self, state: WriterState, at: datetime) -> None:
+        """Store a writer's centroid (after a merge or split)."""
+        ...
+
+    def retire(self, writer_id: str, into: str, at: datetime) -> None:
+        """A merged writer: no longer matched; its profile points to the writer it went into."""
+        ...
+
+    def embedding(self, bet_id: str) -> list[float] | None: ...
+
+    def save_job(self, job: WriterJob, expected_moved: int | None) -> bool:
+        """Store the job if its progress is still `expected_moved` (None: a new job)."""
+        ...
+
+    def job(self, job_id: str) -> WriterJob | None: ...
+
+    def record_audit(self, subject: SubjectRef, event: AuditEvent) -> None: ...
+
+    def audit(self, subject: SubjectRef) -> list[AuditEvent]: ...
 
 
 class StaleWrite(Exception):

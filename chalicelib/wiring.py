@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import Settings, settings
@@ -27,6 +27,7 @@ from chalicelib.ports import (
     SecretSource,
     SlipStore,
     SubjectStore,
+    WriterAdmin,
     WriterStore,
 )
 from chalicelib.services.access import AccessService, TokenSettings
@@ -38,6 +39,11 @@ from chalicelib.services.profiles import ProfileReader
 from chalicelib.services.recording import BetRecorder
 from chalicelib.services.rules import RuleCatalogue
 from chalicelib.services.slips import SlipUploads, UploadLimits
+from chalicelib.services.writers import WriterDesk
+
+
+class WriterAdminStore(WriterStore, WriterAdmin, Protocol):
+    """The writers' store serves matching and staff decisions alike."""
 
 
 @dataclass
@@ -46,7 +52,7 @@ class Adapters:
     subjects: SubjectStore
     activity: ActivityIndex
     slips: SlipStore
-    writers: WriterStore
+    writers: WriterAdminStore
     alerts: AlertStore
     principals: PrincipalStore
     rules: RuleStore
@@ -68,6 +74,7 @@ class Container:
     rules: RuleCatalogue
     monitor: Monitor
     alerts: AlertCases
+    writers: WriterDesk
     access: AccessService
     health: HealthService
 
@@ -94,6 +101,7 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         rules=rules,
         monitor=monitor,
         alerts=AlertCases(a.alerts, clock),
+        writers=WriterDesk(a.writers, a.subjects, a.queue, clock),
         access=AccessService(a.principals, a.secret, TokenSettings(cfg.jwt_ttl_s, cfg.jwt_issuer), clock),
         health=HealthService(a.scorer, a.health),
     )

@@ -17,6 +17,7 @@ from chalicelib.domain.bets import Bet, BetIn, History, RiskAssessment
 from chalicelib.domain.rules import Rule, WindowBet, window_bet_of
 from chalicelib.domain.slips import FINAL, ClusteringMessage, SlipRecord, SlipStatus
 from chalicelib.domain.subjects import Profile, SubjectRef
+from chalicelib.domain.writers import WriterJob
 from chalicelib.ports import (
     AlertQuery,
     ApiKeyRecord,
@@ -186,9 +187,24 @@ class MemoryWriters:
     def __init__(self, slips: MemorySlips, subjects: MemorySubjects) -> None:
         self.slip_store, self.subjects = slips, subjects
         self.states: dict[str, WriterState] = {}
+        self.tags: set[tuple[str, str]] = set()
+        self.link_source: dict[tuple[SubjectRef, SubjectRef], str] = {}
+        self.via: dict[tuple[str, str], str] = {}  # (customer, bet id) -> writer it was copied from
+        self.slip_bets: dict[str, Bet] = {}  # bet id -> the bet its slip carries
+        self.jobs: dict[str, WriterJob] = {}
+        self.audits: dict[SubjectRef, list[AuditEvent]] = defaultdict(list)
+        self.retired: dict[str, str] = {}
 
     def writers(self) -> list[WriterState]:
         return list(self.states.values())
+
+    def writer(self, writer_id: str) -> WriterState | None:
+        return self.states.get(writer_id)
+
+    def _link(self, a: SubjectRef, b: SubjectRef, source: str) -> None:
+        for x, y in ((a, b), (b, a)):
+            self.subjects.link_map[x].add(y)
+            self.link_source.setdefault((x, y), source)
 
     def assign(self, assignment: SlipAssignment, at: datetime) -> None:
         a = assignment
@@ -214,14 +230,120 @@ class MemoryWriters:
                 }
             )
             self.states[w.writer_id] = replace(w)
+            self.slip_bets[msg.bet_id] = a.bet
             writer = SubjectRef.writer(w.writer_id)
             self.subjects.slip_map[writer].add(msg.bet_id)
             self.subjects.count(writer, a.bet, at, has_slip=True)
             if a.bet.customer_id:
                 customer = SubjectRef.customer(a.bet.customer_id)
                 self.subjects.slip_map[customer].add(msg.bet_id)
-                self.subjects.link_map[writer].add(customer)
-                self.subjects.link_map[customer].add(writer)
+                self._link(writer, customer, "slip")
+            for tagged in w.tagged:
+                if tagged != a.bet.customer_id:
+                    self.via[(tagged, a.bet.bet_id)] = w.writer_id
+                    self.subjects.count(SubjectRef.customer(tagged), a.bet, at, has_slip=True)
+
+    # --- staff decisions ----------------------------------------------------------------------
+
+    def tag(self, writer_id: str, customer_id: str, by: str, at: datetime) -> bool:
+        with self.subjects.lock:
+            state = self.states.get(writer_id)
+            if state is None or (writer_id, customer_id) in self.tags:
+                return False
+            self.tags.add((writer_id, customer_id))
+            self.states[writer_id] = replace(state, tagged=tuple(sorted({*state.tagged, customer_id})))
+            self._link(SubjectRef.writer(writer_id), SubjectRef.customer(customer_id), "staff")
+            return True
+
+    def untag(self, writer_id: str, customer_id: str) -> bool:
+        with self.subjects.lock:
+            if (writer_id, customer_id) not in self.tags:
+                return False
+            self.tags.discard((writer_id, customer_id))
+            state = self.states[writer_id]
+            self.states[writer_id] = replace(state, tagged=tuple(t for t in state.tagged if t != customer_id))
+            w, c = SubjectRef.writer(writer_id), SubjectRef.customer(customer_id)
+            for x, y in ((w, c), (c, w)):
+                if self.link_source.get((x, y)) == "staff":
+                    self.subjects.link_map[x].discard(y)
+                    del self.link_source[(x, y)]
+            return True
+
+    def copy_bet(self, writer_id: str, bet: WindowBet, customer_id: str, at: datetime) -> bool:
+        with self.subjects.lock:
+            customer = SubjectRef.customer(customer_id)
+            if bet.bet_id in self.subjects.bets[customer]:
+                return False
+            self.via[(customer_id, bet.bet_id)] = writer_id
+            self._add(customer, bet, at)
+            return True
+
+    def _add(self, ref: SubjectRef, bet: WindowBet, at: datetime, sign: int = 1) -> None:
+        old = self.subjects.profiles.get(ref)
+        if sign > 0:
+            self.subjects.bets[ref][bet.bet_id] = bet
+        else:
+            self.subjects.bets[ref].pop(bet.bet_id, None)
+        self.subjects.profiles[ref] = Profile(
+            subject=ref,
+            bets_total=(old.bets_total if old else 0) + sign,
+            stake_total_minor=(old.stake_total_minor if old else 0) + sign * bet.stake_minor,
+            first_bet_at=old.first_bet_at if old else bet.placed_at.isoformat(),
+        )
+        self.subjects.active[_bucket(at)].add((at, ref))
+
+    def uncopy_bet(self, writer_id: str, bet: WindowBet, customer_id: str, at: datetime) -> bool:
+        with self.subjects.lock:
+            if self.via.get((customer_id, bet.bet_id)) != writer_id:
+                return False
+            del self.via[(customer_id, bet.bet_id)]
+            self._add(SubjectRef.customer(customer_id), bet, at, -1)
+            return True
+
+    def move_slip(self, bet_id: str, source: str, target: str, at: datetime) -> bool:
+        with self.slip_store.lock, self.subjects.lock:
+            src, dst = SubjectRef.writer(source), SubjectRef.writer(target)
+            slip = self.slip_store.items.get(bet_id)
+            if slip is None or slip.writer_id != source or bet_id not in self.subjects.slip_map[src]:
+                return False
+            self.slip_store.items[bet_id] = slip.model_copy(update={"writer_id": target})
+            self.subjects.slip_map[src].discard(bet_id)
+            self.subjects.slip_map[dst].add(bet_id)
+            if (window := self.subjects.bets[src].get(bet_id)) is not None:
+                self._add(src, window, at, -1)
+                self._add(dst, window, at)
+            bet = self.slip_bets.get(bet_id)
+            if bet is not None and bet.customer_id:
+                self._link(dst, SubjectRef.customer(bet.customer_id), "slip")
+            return True
+
+    def set_writer(self, state: WriterState, at: datetime) -> None:
+        self.states[state.writer_id] = state
+
+    def retire(self, writer_id: str, into: str, at: datetime) -> None:
+        self.states.pop(writer_id, None)
+        self.retired[writer_id] = into
+
+    def embedding(self, bet_id: str) -> list[float] | None:
+        return self.slip_store.embeddings.get(bet_id)
+
+    def save_job(self, job: WriterJob, expected_moved: int | None) -> bool:
+        with self.subjects.lock:
+            cur = self.jobs.get(job.job_id)
+            if (cur is None) != (expected_moved is None) or (cur is not None and cur.moved != expected_moved):
+                return False
+            self.jobs[job.job_id] = job.model_copy(deep=True)
+            return True
+
+    def job(self, job_id: str) -> WriterJob | None:
+        j = self.jobs.get(job_id)
+        return j.model_copy(deep=True) if j else None
+
+    def record_audit(self, subject: SubjectRef, event: AuditEvent) -> None:
+        self.audits[subject].append(event)
+
+    def audit(self, subject: SubjectRef) -> list[AuditEvent]:
+        return list(self.audits.get(subject, []))
 
 
 class MemoryAlerts:

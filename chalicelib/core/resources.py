@@ -203,6 +203,14 @@ QUEUES: tuple[Queue, ...] = (
         consumer="app:cluster_slips",
         purpose="Embedded slips waiting to be assigned to a writer, consumed by the Chalice app.",
     ),
+    Queue(
+        "writer-jobs",
+        visibility_timeout_s=60,
+        max_receive_count=5,
+        batch_size=1,
+        consumer="app:writer_jobs",
+        purpose="Steps of staff merges and splits of writers (a chunk of slips per message).",
+    ),
 )
 
 BUCKETS: tuple[Bucket, ...] = (
@@ -298,6 +306,7 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
         describe_tables=True,
         presigns_uploads=("slips",),
+        sends_to=("writer-jobs",),
         publishes=("alerts",),
         secrets=("jwt-signing-key",),
     ),
@@ -314,6 +323,17 @@ FUNCTIONS: tuple[Function, ...] = (
             TableUse("rules"),
         ),
         publishes=("alerts",),
+    ),
+    Function(
+        "writer_jobs",
+        "chalice",
+        purpose="Moves slips between writers for staff merges and splits, a chunk per message.",
+        tables=(
+            TableUse("subjects", write=True),
+            TableUse("slips", write=True),
+            TableUse("monitoring", write=True),
+        ),
+        sends_to=("writer-jobs",),
     ),
     Function(
         "evaluate_rules",

@@ -47,12 +47,13 @@ class Clusterer:
         self.new_id = new_id
         self.on_writer_bet = on_writer_bet
         self._writers: list[WriterCentroid] | None = None
+        self._tagged: dict[str, tuple[str, ...]] = {}
 
     def load(self) -> None:
         """Read the writers once per batch."""
-        self._writers = [
-            WriterCentroid(w.writer_id, np.asarray(w.centroid, np.float32), w.n) for w in self.store.writers()
-        ]
+        states = self.store.writers()
+        self._tagged = {w.writer_id: w.tagged for w in states}
+        self._writers = [WriterCentroid(w.writer_id, np.asarray(w.centroid, np.float32), w.n) for w in states]
 
     def assign(self, msg: ClusteringMessage) -> tuple[str, bool]:
         """Assign one slip to a writer: (writer_id, is_new). Raises StaleSlip for a redelivery."""
@@ -77,7 +78,8 @@ class Clusterer:
             centroid = writer_matching.updated_centroid(current, emb)
         # Similarity of the slip to the writer it joined; a new writer's first slip is its centroid.
         similarity = 1.0 if is_new else best
-        state = WriterState(current.writer_id, np.asarray(centroid, np.float32).tolist(), current.n + 1)
+        tagged = self._tagged.get(current.writer_id, ())
+        state = WriterState(current.writer_id, np.asarray(centroid, np.float32).tolist(), current.n + 1, tagged)
         try:
             self.store.assign(SlipAssignment(msg, found.bet, state, current.n, similarity), self.clock())
         except StaleWrite:

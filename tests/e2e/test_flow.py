@@ -113,3 +113,32 @@ def test_same_object_twice_gives_one_record_and_one_assignment(system: tuple[Api
     assert api.get(f"/bets/{bet_id}/slip").json_body["writer_id"] == first["writer_id"]
     writer = api.get(f"/writers/{first['writer_id']}").json_body
     assert writer["slips"] == [bet_id] and writer["bets_total"] == 1
+
+
+def test_velocity_on_the_bet_path_and_structuring_on_the_schedule(system: tuple[Api, Any]) -> None:
+    api, runner = system
+    now = datetime.now(UTC)
+    for i in range(10):  # ten bets within a minute: the tenth raises the velocity alert as it is recorded
+        r = api.post(
+            "/bets", bet_body(customer_id="FAST", stake="2.00", placed_at=(now - timedelta(seconds=50 - i)).isoformat())
+        )
+        assert r.status_code == 201
+    velocity = [a for a in api.get("/alerts").json_body["alerts"] if a["rule_id"] == "velocity_customer"]
+    assert len(velocity) == 1 and velocity[0]["subject"]["id"] == "FAST" and velocity[0]["published_at"]
+    assert len(_sns_published()) == 1  # sent at once, not at the next schedule
+
+    for i, (stake, shop) in enumerate([("460.00", "S01"), ("475.00", "S02"), ("490.00", "S03")]):
+        placed = (now - timedelta(hours=3 - i)).isoformat()
+        assert (
+            api.post("/bets", bet_body(customer_id="SPLIT", stake=stake, shop_id=shop, placed_at=placed)).status_code
+            == 201
+        )
+    assert not [a for a in api.get("/alerts").json_body["alerts"] if a["subject"]["id"] == "SPLIT"]
+    runner.fire("evaluate-rules", now)
+    split = {a["rule_id"]: a for a in api.get("/alerts").json_body["alerts"] if a["subject"]["id"] == "SPLIT"}
+    assert set(split) == {"structuring_customer", "stake_window_customer"}
+    assert split["structuring_customer"]["evidence"]["shops"] == ["S01", "S02", "S03"]
+    sent = _sns_published()
+    assert len(sent) == 3  # velocity + structuring + stake, each once
+    runner.fire("evaluate-rules", now + timedelta(minutes=5))
+    assert len(_sns_published()) == 3

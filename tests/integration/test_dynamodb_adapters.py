@@ -203,3 +203,56 @@ def test_rule_store_versions_and_audit(adapters: wiring.Adapters) -> None:
     assert rules.get(r1.rule_id) == r2off and [r.rule_id for r in rules.catalogue()] == [r1.rule_id]
     assert not rules.remove(r1.rule_id, 1, ev) and rules.remove(r1.rule_id, 2, ev)
     assert rules.catalogue() == [] and len(rules.audit(r1.rule_id)) == 4  # refused changes leave none
+
+
+def _assigned(adapters: wiring.Adapters, bet_id: str, writer_id: str, previous_n: int, customer: str | None) -> Bet:
+    bet = make_bet(adapters, bet_id=bet_id, customer_id=customer)
+    adapters.bets.record(bet, "fp", [SubjectRef.customer(customer)] if customer else [])
+    adapters.slips.reserve_upload(bet_id, f"slips/{bet_id}/a", NOW)
+    adapters.slips.mark_embedded(bet_id, f"slips/{bet_id}/a", [1.0, 0, 0, 0], "m", None, NOW)
+    msg = adapters.slips.clustering_message(bet_id)
+    assert msg is not None
+    current = adapters.writers.writer(writer_id)
+    state = WriterState(writer_id, [1.0, 0.0, 0.0, 0.0], previous_n + 1, current.tagged if current else ())
+    adapters.writers.assign(SlipAssignment(msg, bet, state, previous_n=previous_n, similarity=0.9), NOW)
+    return bet
+
+
+def test_writer_admin_tags_copies_and_moves_idempotently(adapters: wiring.Adapters) -> None:
+    from chalicelib.adapters.dynamodb.subjects import window_bet  # noqa: F401 - the item shape under test
+    from chalicelib.domain.rules import window_bet_of
+    from chalicelib.domain.writers import JobKind, WriterJob
+
+    w = adapters.writers
+    b1 = _assigned(adapters, "B-1", "w-1", 0, None)
+    _assigned(adapters, "B-2", "w-1", 1, "C2")
+    _assigned(adapters, "B-3", "w-2", 0, None)
+    writer1, cust = SubjectRef.writer("w-1"), SubjectRef.customer("C9")
+    assert w.tag("w-1", "C9", "user:a", NOW) and not w.tag("w-1", "C9", "user:a", NOW)
+    assert w.writer("w-1").tagged == ("C9",)  # type: ignore[union-attr]
+    assert cust in adapters.subjects.links(writer1)
+    assert w.copy_bet("w-1", window_bet_of(b1), "C9", NOW) and not w.copy_bet("w-1", window_bet_of(b1), "C9", NOW)
+    assert adapters.subjects.profile(cust).bets_total == 1  # type: ignore[union-attr]
+    # A new slip of a tagged writer counts for the customer in the assignment itself.
+    _assigned(adapters, "B-4", "w-1", 2, None)
+    assert adapters.subjects.profile(cust).bets_total == 2  # type: ignore[union-attr]
+    assert w.uncopy_bet("w-1", window_bet_of(b1), "C9", NOW) and not w.uncopy_bet("w-1", window_bet_of(b1), "C9", NOW)
+    assert w.untag("w-1", "C9") and not w.untag("w-1", "C9")
+    assert cust not in adapters.subjects.links(writer1) and SubjectRef.customer("C2") in adapters.subjects.links(
+        writer1
+    )
+    # Moving a slip: once.
+    assert w.move_slip("B-2", "w-1", "w-2", NOW) and not w.move_slip("B-2", "w-1", "w-2", NOW)
+    assert adapters.slips.get("B-2").writer_id == "w-2"  # type: ignore[union-attr]
+    assert sorted(adapters.subjects.slips(SubjectRef.writer("w-2"))) == ["B-2", "B-3"]
+    assert adapters.subjects.profile(writer1).bets_total == 2  # type: ignore[union-attr]
+    assert SubjectRef.writer("w-2") in adapters.subjects.links(SubjectRef.customer("C2"))
+    assert adapters.subjects.slips(SubjectRef.customer("C2")) == ["B-2"]
+    w.retire("w-1", "w-2", NOW)
+    assert w.writer("w-1") is None and {s.writer_id for s in w.writers()} == {"w-2"}
+    job = WriterJob(
+        job_id="job-1", kind=JobKind.merge, source="a", target="b", bet_ids=["x"], actor="u", created_at=NOW
+    )
+    assert w.save_job(job, None) and not w.save_job(job, None)
+    assert w.save_job(job.model_copy(update={"moved": 1}), 0) and not w.save_job(job, 0)
+    assert w.job("job-1").moved == 1 and w.embedding("B-3") == pytest.approx([1.0, 0, 0, 0])  # type: ignore[union-attr]

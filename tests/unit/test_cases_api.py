@@ -78,7 +78,7 @@ def test_two_staff_acknowledging_at_once_one_wins(services: wiring.Container, ap
         try:
             cases.act(alert_id, "acknowledged", who)
             outcomes.append(f"won:{who}")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             outcomes.append(type(exc).__name__)
 
     threads = [threading.Thread(target=ack, args=(w,)) for w in ("user:a", "user:b")]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters.cursor import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.client import (
     Dynamo,
@@ -24,7 +25,6 @@ from chalicelib.adapters.dynamodb.client import (
     values,
 )
 from chalicelib.domain.alerts import Alert, AlertEvent, AlertStatus
-from chalicelib.adapters.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.subjects import SubjectRef
 from chalicelib.ports import AlertQuery
 

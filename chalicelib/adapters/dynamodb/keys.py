@@ -7,6 +7,8 @@ Tables (declared in core/resources.py):
                 sk BET#<placed_at>#<bet id>    one item per bet: exact rolling windows by Query (TTL)
                 sk LINK#<kind>#<id>            customer <-> writer links, on both sides
                 sk SLIP#<bet id>               a writer's slips (on the customer too, for its profile)
+                sk TAG#CUST#<id>               a staff tag of a writer to a customer
+                sk AUDIT#<at>#<id>             staff actions on the subject
               pk WRITERS, sk W#<writer id>     writers' centroids for open-set matching
   slips       pk SLIP#<bet id>
   monitoring  pk NEW#<yyyy-mm-ddThh:mm, 5 min>#<shard>, sk <recorded_at>#<subject key>   who had
@@ -14,6 +16,7 @@ Tables (declared in core/resources.py):
               pk RULESTATE#<rule>#<subject key>, sk STATE   a rule's cooldown for a subject
               pk SNOOZE#<rule>#<subject key>, sk STATE      a rule snoozed for a subject until
               pk RUNSTATE#<name>, sk STATE     how far the schedule has evaluated
+              pk JOB#<id>, sk STATE            a writer merge or split job and its progress
               pk FEED#<yyyy-mm-ddThh>#<shard>, sk <recorded_at>#<bet id>   the bets as recorded
   rules       pk CATALOGUE, sk <rule id>       the current version of each rule
               pk RULE#<rule id>, sk V#<version> | AUDIT#<at>#<id>   every version, the audit trail
@@ -81,6 +84,18 @@ def link(other: SubjectRef) -> str:
 
 def parse_link(sk: str) -> SubjectRef:
     return parse_subject(sk.removeprefix(LINK_PREFIX))
+
+
+TAG_PREFIX = "TAG#"
+
+
+def tag(customer: SubjectRef) -> str:
+    """A staff tag, on the writer's partition: its bets count for this customer."""
+    return f"{TAG_PREFIX}{subject(customer)}"
+
+
+def job(job_id: str) -> str:
+    return f"JOB#{job_id}"
 
 
 def subject_slip(bet_id: str) -> str:
