@@ -46,6 +46,10 @@ class SubjectStore(Protocol):
         """Bet ids of the subject's slips."""
         ...
 
+    def seen_on(self, day: datetime) -> set[SubjectRef]:
+        """Subjects with a bet placed on that (UTC) day, within the history kept."""
+        ...
+
 
 class ActivityIndex(Protocol):
     def active_between(self, start: datetime, end: datetime) -> set[SubjectRef]:

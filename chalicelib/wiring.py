@@ -32,6 +32,7 @@ from chalicelib.ports import (
 )
 from chalicelib.services.access import AccessService, TokenSettings
 from chalicelib.services.alerts import AlertCases
+from chalicelib.services.backtest import Backtester
 from chalicelib.services.clustering import Clusterer
 from chalicelib.services.health import HealthService
 from chalicelib.services.monitoring import Monitor
@@ -75,6 +76,7 @@ class Container:
     monitor: Monitor
     alerts: AlertCases
     writers: WriterDesk
+    backtests: Backtester
     access: AccessService
     health: HealthService
 
@@ -102,6 +104,7 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         monitor=monitor,
         alerts=AlertCases(a.alerts, clock),
         writers=WriterDesk(a.writers, a.subjects, a.queue, clock),
+        backtests=Backtester(a.subjects, cfg.currency, clock),
         access=AccessService(a.principals, a.secret, TokenSettings(cfg.jwt_ttl_s, cfg.jwt_issuer), clock),
         health=HealthService(a.scorer, a.health),
     )

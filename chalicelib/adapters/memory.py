@@ -56,10 +56,16 @@ class MemorySubjects:
         self.slip_map: dict[SubjectRef, set[str]] = defaultdict(set)
         self.active: dict[datetime, set[tuple[datetime, SubjectRef]]] = defaultdict(set)
         self.checkpoints: dict[str, datetime] = {}
+        self.seen: dict[str, set[SubjectRef]] = defaultdict(set)
+
+    def seen_on(self, day: datetime) -> set[SubjectRef]:
+        self.calls.hit("subjects.seen_on")
+        return set(self.seen.get(day.astimezone(UTC).date().isoformat(), set()))
 
     def count(self, ref: SubjectRef, bet: Bet, at: datetime, has_slip: bool = False) -> None:
         """What the DynamoDB adapter's bet_writes do (call with the lock held)."""
         self.active[_bucket(at)].add((at, ref))
+        self.seen[bet.placed_at.astimezone(UTC).date().isoformat()].add(ref)
         if bet.bet_id in self.bets[ref]:
             return
         self.bets[ref][bet.bet_id] = window_bet_of(bet, has_slip)
@@ -291,6 +297,8 @@ class MemoryWriters:
             first_bet_at=old.first_bet_at if old else bet.placed_at.isoformat(),
         )
         self.subjects.active[_bucket(at)].add((at, ref))
+        if sign > 0:
+            self.subjects.seen[bet.placed_at.astimezone(UTC).date().isoformat()].add(ref)
 
     def uncopy_bet(self, writer_id: str, bet: WindowBet, customer_id: str, at: datetime) -> bool:
         with self.subjects.lock:

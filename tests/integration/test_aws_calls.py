@@ -212,10 +212,10 @@ def test_post_bet(system: tuple[Api, Any, Recorder]) -> None:
         "calls": {"dynamodb:GetItem": 1, "dynamodb:Query": 1, "dynamodb:TransactWriteItems": 1},
         # GetItem bet (consistent, absent) 1 + Query of the customer's BET# items 0.5
         "rru": 1.5,
-        # bet + feed item + customer BET# item + customer PROFILE + activity marker, each <= 1 KB, x2
-        "wru": 10.0,
+        # bet + feed item + customer BET# item + PROFILE + activity marker + day marker, each <= 1 KB, x2
+        "wru": 12.0,
     }
-    assert rec.items_written == 5
+    assert rec.items_written == 6
 
     with measure(rec, "POST /bets, anonymous"):
         assert api.post("/bets", bet_body(customer_id=None)).status_code == 201
@@ -274,10 +274,10 @@ def test_slip(system: tuple[Api, Any, Recorder]) -> None:
         },
         # centroids Query (once per batch) 0.5 + slip record 1 + bet 1, both consistent
         "rru": 2.5,
-        # slip, centroid, writer SLIP#, writer BET#, writer PROFILE, ACTIVE# marker: 6 items x2
-        "wru": 12.0,
+        # slip, centroid, writer SLIP#, writer BET#, writer PROFILE, activity and day markers: 7 items x2
+        "wru": 14.0,
     }
-    assert rec.items_written == 6
+    assert rec.items_written == 7
     assert api.get(f"/bets/{bet_id}/slip").json_body["status"] == "clustered"
 
 

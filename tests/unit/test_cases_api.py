@@ -182,3 +182,27 @@ def test_bad_rules_are_422_naming_the_field(api: Api, body: dict[str, Any], fiel
     r = post(api, "/rules", body, admin(api))
     assert r.status_code == 422, r.body
     assert any(d["field"].startswith(field.split(".")[0]) for d in r.json_body["details"]), r.json_body
+
+
+def test_backtest_reports_hits_and_writes_nothing(api: Api, services: wiring.Container) -> None:
+    now = datetime.now(UTC)
+    # C1: £300 + £250 two days ago (a hit), £600 today (another, after the 24 h cooldown); C2 small.
+    for customer, stake, ago in [("C1", "300.00", 50), ("C1", "250.00", 49), ("C1", "600.00", 2), ("C2", "5.00", 30)]:
+        body = bet_body(customer_id=customer, stake=stake, placed_at=(now - timedelta(hours=ago)).isoformat())
+        assert api.post("/bets", body).status_code == 201
+    before = len(services.adapters.alerts.items)  # type: ignore[attr-defined]
+    r = api.c.http.post("/rules/stake_window_customer/backtest?days=3", headers=admin(api))
+    assert r.status_code == 200, r.body
+    report = r.json_body
+    assert report["subjects_evaluated"] == 2 and report["bets_replayed"] == 4 and report["hits_total"] == 2
+    assert [h["subject"]["id"] for h in report["hits"]] == ["C1", "C1"] and report["truncated"] is False
+    assert len(services.adapters.alerts.items) == before  # type: ignore[attr-defined]
+    draft = {"name": "tiny", "subject_kind": "customer", "params": {"kind": "stake_window", "threshold_minor": 400}}
+    r = api.c.http.post("/rules/backtest?days=2", body=json.dumps(draft), headers=admin(api))
+    assert r.status_code == 200 and r.json_body["hits_total"] == 2  # C1 once (cooldown), C2 once
+    assert api.c.http.post("/rules/stake_window_customer/backtest?days=40", headers=admin(api)).status_code == 400
+    run = draft | {"params": {"kind": "bet_run"}}
+    assert api.c.http.post("/rules/backtest", body=json.dumps(run), headers=admin(api)).status_code == 422
+    assert api.c.http.post("/rules/nope/backtest", headers=admin(api)).status_code == 404
+    staff = {**api.staff(), "content-type": "application/json"}
+    assert api.c.http.post("/rules/stake_window_customer/backtest", headers=staff).status_code == 403

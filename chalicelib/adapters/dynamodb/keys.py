@@ -15,6 +15,7 @@ Tables (declared in core/resources.py):
                                                new activity then (by the time it was recorded; TTL)
               pk RULESTATE#<rule>#<subject key>, sk STATE   a rule's cooldown for a subject
               pk SNOOZE#<rule>#<subject key>, sk STATE      a rule snoozed for a subject until
+              pk SEEN#<yyyy-mm-dd>#<shard>, sk <subject key>   who bet on that day (placed; TTL)
               pk RUNSTATE#<name>, sk STATE     how far the schedule has evaluated
               pk JOB#<id>, sk STATE            a writer merge or split job and its progress
               pk FEED#<yyyy-mm-ddThh>#<shard>, sk <recorded_at>#<bet id>   the bets as recorded
@@ -150,6 +151,18 @@ def activity_subject(sk: str) -> SubjectRef:
 def activity_partitions(bucket: datetime) -> list[str]:
     name = bucket.strftime("%Y-%m-%dT%H:%M")
     return [f"NEW#{name}#{n}" for n in range(ACTIVITY_SHARDS)]
+
+
+SEEN_SHARDS = 8
+
+
+def seen(day: str, ref: SubjectRef) -> str:
+    """Who bet on a day (by when the bet was placed): how backtests find subjects without a Scan."""
+    return f"SEEN#{day}#{shard(subject(ref), SEEN_SHARDS)}"
+
+
+def seen_partitions(day: str) -> list[str]:
+    return [f"SEEN#{day}#{n}" for n in range(SEEN_SHARDS)]
 
 
 def feed(ts: datetime, bet_id: str) -> str:

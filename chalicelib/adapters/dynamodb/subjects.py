@@ -70,7 +70,16 @@ def bet_writes(
             ),
         ),
         put(tables["monitoring"], activity_item(ref, at)),
+        put(tables["monitoring"], seen_item(ref, placed, history_days)),
     ]
+
+
+def seen_item(ref: SubjectRef, placed: datetime, history_days: int) -> dict[str, Any]:
+    return {
+        "pk": keys.seen(keys.day(placed), ref),
+        "sk": keys.subject(ref),
+        "expires_at": int((placed + timedelta(days=history_days)).timestamp()),
+    }
 
 
 def window_bet(i: dict[str, Any]) -> WindowBet:
@@ -94,6 +103,17 @@ class DynamoSubjectStore:
     def __init__(self, dynamo: Dynamo, tables: dict[str, str]):
         self.db = dynamo
         self.table = tables["subjects"]
+        self.monitoring = tables["monitoring"]
+
+    def seen_on(self, day: datetime) -> set[SubjectRef]:
+        """Subjects with a bet placed on `day` (one Query per shard)."""
+        found: set[SubjectRef] = set()
+        for pk in keys.seen_partitions(keys.day(day)):
+            for item in self.db.query(
+                self.monitoring, KeyConditionExpression="pk = :pk", ExpressionAttributeValues=values(pk=pk)
+            ):
+                found.add(keys.parse_subject(item["sk"]))
+        return found
 
     def bets_between(self, subject: SubjectRef, start: datetime, end: datetime) -> list[WindowBet]:
         lo, hi = keys.subject_bets_between(start, end)

@@ -18,7 +18,7 @@ from chalicelib.adapters.dynamodb.client import (
     update,
     values,
 )
-from chalicelib.adapters.dynamodb.subjects import activity_item, bet_item, bet_writes
+from chalicelib.adapters.dynamodb.subjects import activity_item, bet_item, bet_writes, seen_item
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.rules import WindowBet
 from chalicelib.domain.slips import SlipStatus
@@ -213,6 +213,7 @@ class DynamoWriterStore:
             put(self.subjects, item),  # once per slip: the assignment itself is conditional
             *self._profile(customer, 1, bet.stake_minor, at),
             put(self.tables["monitoring"], activity_item(customer, at)),
+            put(self.tables["monitoring"], seen_item(customer, bet.placed_at, self.history_days)),
         ]
 
     def _profile(self, ref: SubjectRef, bets: int, stake: int, at: datetime) -> list[dict[str, Any]]:
@@ -243,6 +244,7 @@ class DynamoWriterStore:
                     put(self.subjects, item, condition="attribute_not_exists(sk)"),
                     *self._profile(customer, 1, bet.stake_minor, at),
                     put(self.tables["monitoring"], activity_item(customer, at)),
+                    put(self.tables["monitoring"], seen_item(customer, bet.placed_at, self.history_days)),
                 ]
             )
         except TransactionCancelled as exc:
@@ -304,6 +306,10 @@ class DynamoWriterStore:
                 *self._profile(src, -1, -stake, at),
                 *self._profile(dst, 1, stake, at),
                 put(self.tables["monitoring"], activity_item(dst, at)),
+                put(
+                    self.tables["monitoring"],
+                    seen_item(dst, datetime.fromisoformat(window["placed_at"]), self.history_days),
+                ),
             ]
         if customer_id := slip.get("customer_id"):
             customer = SubjectRef.customer(customer_id)

@@ -3,12 +3,15 @@ audit, and backtests over stored history; staff may read."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import wiring
 from chalicelib.api.spec import ANY_CONTENT, Ctx, Spec, endpoint, json_response
 from chalicelib.domain.access import Role
+from chalicelib.domain.alerts import Alert
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.rules import RULE_ID, Rule, RuleSpec
 
@@ -30,6 +33,27 @@ class RuleVersions(BaseModel):
 
 class RuleAudit(BaseModel):
     events: list[AuditEvent]
+
+
+class BacktestQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: int = Field(default=7, ge=1, le=31, description="How many days of stored history (1-31)")
+
+
+class DraftBacktest(RuleSpec):
+    rule_id: str = Field(default="draft", pattern=RULE_ID)
+
+
+class BacktestResult(BaseModel):
+    rule: Rule
+    days: int
+    since: datetime
+    until: datetime
+    subjects_evaluated: int
+    bets_replayed: int
+    hits_total: int
+    hits: list[Alert] = Field(description="The alerts it would have raised (at most 500), none written.")
+    truncated: bool = Field(description="True when the history was larger than one backtest reads.")
 
 
 class VersionQuery(BaseModel):
@@ -96,6 +120,43 @@ def disable_rule(ctx: Ctx, rule_id: str) -> Response:
 def delete_rule(ctx: Ctx, rule_id: str) -> Response:
     wiring.container().rules.delete(rule_id, ctx.principal.id)
     return Response(body="", status_code=204)
+
+
+@bp.route("/rules/{rule_id}/backtest", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint(
+    bp,
+    Spec(
+        "Run the rule over stored history; no alert is written",
+        roles=ADMIN,
+        response=BacktestResult,
+        query=BacktestQuery,
+        errors=(404, 422),
+        tag="rules",
+    ),
+)
+def backtest_rule(ctx: Ctx, rule_id: str) -> Response:
+    c = wiring.container()
+    report = c.backtests.run(c.rules.get(rule_id), ctx.query.days)
+    return json_response(BacktestResult.model_validate(report.__dict__))
+
+
+@bp.route("/rules/backtest", methods=["POST"], content_types=ANY_CONTENT)
+@endpoint(
+    bp,
+    Spec(
+        "Run a draft rule over stored history; nothing is stored",
+        roles=ADMIN,
+        request=DraftBacktest,
+        response=BacktestResult,
+        query=BacktestQuery,
+        errors=(422,),
+        tag="rules",
+    ),
+)
+def backtest_draft(ctx: Ctx) -> Response:
+    draft = Rule(version=1, updated_by=ctx.principal.id, **ctx.body.model_dump())
+    report = wiring.container().backtests.run(draft, ctx.query.days)
+    return json_response(BacktestResult.model_validate(report.__dict__))
 
 
 @bp.route("/rules/{rule_id}/versions", methods=["GET"])
