@@ -198,6 +198,33 @@ def main() -> int:
         one = staff.call("GET", f"/alerts/{a['alert_id']}")
         print(f"  [{a['severity']}] {a['title']}  (alert {a['alert_id']}: {len(one['evidence']['bet_ids'])} bets)")
 
+    step("Compliance adds a rule through the API: 3 bets by one customer within 10 minutes")
+    rule_id = f"quick_three_{run}"
+    rule = admin.call(
+        "POST",
+        "/rules",
+        json={
+            "rule_id": rule_id,
+            "name": "3 bets within 10 minutes",
+            "subject_kind": "customer",
+            "params": {"kind": "bet_count", "window_seconds": 600, "count": 3},
+            "bands": [{"min_ratio": 1, "severity": "medium"}],
+            "trigger": "bet",
+        },
+    )
+    print(f"  rule {rule['rule_id']} version {rule['version']} ({rule['params']})")
+    quick = f"C-{run}-3001"
+    for k in range(3):
+        bet(web, datetime.now(UTC) - timedelta(seconds=30 - k), "2.00", quick, "online", device_id=f"dev-{run}-q")
+    fired = staff.call("GET", f"/alerts?rule_id={rule_id}")["alerts"]
+    if not fired:
+        raise Fail(f"the rule {rule_id} created through the API did not fire")
+    print(f"  [{fired[0]['severity']}] {fired[0]['title']}  (raised on the bet path, alert {fired[0]['alert_id']})")
+    case = staff.call("POST", f"/alerts/{fired[0]['alert_id']}/acknowledge", json={"note": "checking"})
+    case = staff.call("POST", f"/alerts/{fired[0]['alert_id']}/resolve", json={"outcome": "no_action"})
+    print(f"  case worked: {' -> '.join(e['action'] for e in case['events'])}")
+    alerts.append(fired[0])
+
     step("What staff received (as recorded by the embedded AWS)")
     endpoint = env.get("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
     from local.moto_server import sns_deliveries
