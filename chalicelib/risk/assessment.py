@@ -6,6 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+# Transitional: derive from the RiskAssessment that ``schemas`` still defines so today's bet path
+# (``schemas.Bet.risk``) accepts it. When ``schemas`` imports RiskAssessment from here instead,
+# replace ``_Base`` by ``BaseModel`` and drop the import and the duplicated fields' comment.
+from chalicelib.schemas import RiskAssessment as _Base
+
 Level = Literal["low", "medium", "high", "critical"]
 
 
@@ -14,21 +19,24 @@ class Signal(BaseModel):
 
     code: str = Field(description="Stable id, e.g. 'stake_vs_own_average'.")
     text: str = Field(description="e.g. 'stake £450 is 38× this customer's 30-day average of £12'.")
-    weight: float = Field(description="Contribution to the calibrated log-odds (negative: lowered the score).")
+    weight: float = Field(description="Contribution to the model log-odds (negative: lowered the score).")
 
 
-class RiskAssessment(BaseModel):
+class RiskAssessment(_Base):
+    # score, level, signals, recommendation, model_version: as in _Base (schemas.RiskAssessment)
     score: int = Field(ge=0, le=100)
     level: Level
     signals: list[str]
     recommendation: str
     model_version: str
     # Added with customer-relative scoring; defaults keep older stored bets readable.
-    probability: float | None = Field(None, ge=0, le=1, description="Calibrated P(risky); score = round(100 p).")
-    segment: int | None = Field(None, description="Customer segment (None: too little history).")
+    probability: float | None = Field(
+        default=None, ge=0, le=1, description="Calibrated P(risky); score = round(100 p)."
+    )
+    segment: int | None = Field(default=None, description="Customer segment (None: too little history).")
     segment_name: str | None = None
-    within_history: bool = Field(False, description="Stake within the subject's usual range: score damped.")
-    whitelisted: bool = Field(False, description="Staff whitelist in force: score damped.")
+    within_history: bool = Field(default=False, description="Stake within the subject's usual range: score damped.")
+    whitelisted: bool = Field(default=False, description="Staff whitelist in force: score damped.")
     reasons: list[Signal] = Field(default_factory=list, description="Structured form of the signals.")
 
 

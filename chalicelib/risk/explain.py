@@ -19,7 +19,7 @@ from chalicelib.risk.features import INDEX, Summary, bet_group, just_below_thres
 from chalicelib.schemas import BetIn
 
 MIN_WEIGHT = 0.25  # log-odds a group must add to be shown as a reason
-MIN_LIFT = 2.0  # firing rate on risky bets ÷ on innocent bets, below which a group is suppressed
+MIN_LIFT = 1.5  # firing rate on risky ÷ innocent bets below which a group is suppressed (~as often)
 MAX_REASONS = 4
 
 # Feature groups: the unit a reason is about.

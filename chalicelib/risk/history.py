@@ -84,9 +84,13 @@ class SubjectHistory(BaseModel):
     """A subject's (customer's or linked writer's) bets before the one being scored."""
 
     bets: list[PastBet] = Field(default_factory=list, description="Last 30 days, oldest first, at most 500.")
-    whitelisted_until: AwareDatetime | None = Field(None, description="Staff whitelist: damp scores until then.")
-    category: str | None = Field(None, description="Staff client category (watchlist, vip…); not a model input.")
-    first_seen_at: AwareDatetime | None = Field(None, description="Account's first bet (PROFILE first_bet_at).")
+    whitelisted_until: AwareDatetime | None = Field(
+        default=None, description="Staff whitelist: damp scores until then."
+    )
+    category: str | None = Field(
+        default=None, description="Staff client category (watchlist, vip…); not a model input."
+    )
+    first_seen_at: AwareDatetime | None = Field(default=None, description="Account's first bet (PROFILE first_bet_at).")
 
     @classmethod
     def of(

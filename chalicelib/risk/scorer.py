@@ -42,7 +42,7 @@ from chalicelib.risk.features import (
 )
 from chalicelib.risk.history import SubjectHistory
 from chalicelib.risk.segments import SegmentModel
-from chalicelib.schemas import BetIn
+from chalicelib.schemas import BetIn, History
 
 MODEL_DIR = Path(__file__).parent.parent / "models"
 MODEL_PATH = MODEL_DIR / "risk.onnx"
@@ -237,13 +237,19 @@ def reasons(bet: BetIn, sc: Scored, level: Level, model: RiskModel | None = None
             )
         )
     if sc.whitelisted:
-        out.append(Signal(code="staff_whitelist", text="subject whitelisted by staff: score damped", weight=round(sc.staff_delta, 3)))
+        out.append(
+            Signal(
+                code="staff_whitelist",
+                text="subject whitelisted by staff: score damped",
+                weight=round(sc.staff_delta, 3),
+            )
+        )
     return out
 
 
 def assess(
     bet: BetIn,
-    history: SubjectHistory | None = None,
+    history: SubjectHistory | History | None = None,
     now: datetime | None = None,
     *,
     policy: WhitelistPolicy = DEFAULT_POLICY,

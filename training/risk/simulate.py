@@ -47,6 +47,7 @@ ARCHETYPES: list[tuple[str, float, bool]] = [
     ("high_roller", 0.07, False),
     ("saturday_acca", 0.07, False),
     ("night_shift", 0.05, False),
+    ("new_customer", 0.05, False),
     ("money_laundering", 0.035, True),
     ("structuring", 0.03, True),
     ("problem_gambling", 0.04, True),
@@ -56,7 +57,7 @@ ARCHETYPES: list[tuple[str, float, bool]] = [
     ("account_takeover", 0.035, True),
 ]
 RISKY = {name for name, _, risky in ARCHETYPES if risky}
-HARD_NEGATIVES = ("high_roller", "saturday_acca", "night_shift")
+HARD_NEGATIVES = ("high_roller", "saturday_acca", "night_shift", "new_customer")
 
 _H = np.arange(24)
 HOURS_EVENING = np.where((_H >= 11) & (_H <= 22), 1.0, 0.05) + np.where((_H >= 17) & (_H <= 21), 1.5, 0.0)
@@ -128,9 +129,12 @@ class Sim:
         p = _probs(hours)
         for d in range(int(start_day), int(min(end_day, DAYS))):
             weekend = (START + timedelta(days=d)).weekday() >= 5
-            for _ in range(rng.poisson(rate * (1.6 if weekend else 1.0))):
-                h = rng.choice(24, p=p)
-                out.append(d * DAY_S + h * 3600 + rng.uniform(0, 3600))
+            for _ in range(rng.poisson(rate * (1.6 if weekend else 1.0) / 1.6)):
+                # people bet in sessions: a few bets minutes apart is ordinary, not velocity
+                t = d * DAY_S + rng.choice(24, p=p) * 3600 + rng.uniform(0, 3600)
+                for _ in range(min(1 + int(rng.geometric(0.55)) - 1, 5)):
+                    out.append(t)
+                    t += rng.uniform(20, 900)
         return sorted(out)
 
     def price(self, median: float, sigma: float = 0.7, sp: float = 0.08) -> str:
@@ -196,10 +200,21 @@ def _pick(sim: Sim, table: list[tuple[BetType, float]]) -> BetType:
 
 
 def _ordinary(
-    sim: Sim, t: float, table: list[tuple[BetType, float]], median_stake: float, label: int = 0, pattern: str = "ordinary"
+    sim: Sim,
+    t: float,
+    table: list[tuple[BetType, float]],
+    median_stake: float,
+    label: int = 0,
+    pattern: str = "ordinary",
 ) -> Spec:
     """An everyday bet: the cover bets of risky customers look like this too."""
     bt = _pick(sim, table)
+    if sim.rng.random() < 0.05:  # a small-unit full-cover bet (10p-50p a line)
+        bt = [BetType.lucky15, BetType.yankee, BetType.heinz, BetType.lucky31, BetType.patent][
+            int(sim.rng.integers(0, 5))
+        ]
+        stake, odds = _unit_bet(sim, bt, float(sim.rng.choice([0.1, 0.2, 0.25, 0.5])), 3.5)
+        return Spec(t, stake, bt, odds, label, pattern)
     if bt in (BetType.single, BetType.each_way):
         return Spec(t, sim.stake(median_stake, 0.8), bt, [sim.price(4.0, 0.8)], label, pattern)
     unit = sim.stake(max(0.1, median_stake / BET_SHAPES[bt][1] ** 0.7), 0.6)
@@ -365,7 +380,8 @@ def _problem_gambling(sim: Sim, p: Person) -> list[Spec]:
     onset = rng.uniform(3, 35)
     median0 = rng.lognormal(np.log(8), 0.6)
     out = [
-        _ordinary(sim, t, RECREATIONAL_TYPES, median0) for t in sim.times(rng.uniform(0.2, 1.0), HOURS_EVENING, 0, onset)
+        _ordinary(sim, t, RECREATIONAL_TYPES, median0)
+        for t in sim.times(rng.uniform(0.2, 1.0), HOURS_EVENING, 0, onset)
     ]
     growth = rng.uniform(0.03, 0.08)
     day = onset
@@ -377,7 +393,8 @@ def _problem_gambling(sim: Sim, p: Person) -> list[Spec]:
         for _ in range(min(rng.poisson(rate), 12)):
             h = rng.choice(24, p=_probs(HOURS_NIGHT if night else HOURS_EVENING))
             t = int(day) * DAY_S + h * 3600 + rng.uniform(0, 3600)
-            s = _ordinary(sim, t, RECREATIONAL_TYPES[:5], median, label=int(k > 4), pattern="escalation")
+            s = _ordinary(sim, t, RECREATIONAL_TYPES[:5], median, pattern="escalation")
+            s.label = int(s.stake >= 4 * median0)  # risky once the stake has visibly moved
             out.append(s)
             if rng.random() < 0.2:  # chasing: quick bets with rising stakes
                 st = s.stake
@@ -390,25 +407,32 @@ def _problem_gambling(sim: Sim, p: Person) -> list[Spec]:
 
 
 def _bonus_abuse(sim: Sim, p: Person) -> list[Spec]:
+    """A new account working a promotion: odd amounts (a bonus matched to the penny), quick
+    qualifying bets, fresh devices. The bet shapes are ordinary; the account is not."""
     rng = sim.rng
     start = p.first_seen_day or 0.0
     span = rng.uniform(2, 8)
     out = []
-    for t in sim.times(rng.uniform(2, 7), HOURS_EVENING + HOURS_NIGHT * 0.3, start, min(DAYS, start + span)):
-        r = rng.random()
-        if r < 0.55:
-            bt = [BetType.lucky15, BetType.heinz, BetType.yankee, BetType.accumulator, BetType.lucky31][
-                int(rng.integers(0, 5))
-            ]
-            unit = float(rng.choice([0.05, 0.1, 0.2, 0.25, 0.5]))
-            stake, odds = _unit_bet(sim, bt, unit, 3.5)
-            out.append(Spec(t, max(stake, 0.1), bt, odds, 1, "bonus_abuse"))
-        else:  # qualifying singles with odd amounts (a bonus matched to the penny)
-            stake = round(float(rng.uniform(5, 60)), 2)
-            if round(stake * 100) % 100 == 0:
-                stake += 0.37
-            out.append(Spec(t, stake, BetType.single, [sim.price(2.0, 0.3)], 1, "odd_amount_new_account"))
+    for t in sim.times(rng.uniform(2, 6), HOURS_EVENING + HOURS_NIGHT * 0.3, start, min(DAYS, start + span)):
+        s = _ordinary(sim, t, RECREATIONAL_TYPES, 15, label=1, pattern="bonus_abuse")
+        if rng.random() < 0.7:
+            s.stake = round(float(rng.uniform(5, 60)), 2)
+            if round(s.stake * 100) % 100 == 0:
+                s.stake += 0.37
+            s.bet_type, s.odds, s.pattern = BetType.single, [sim.price(2.0, 0.3)], "odd_amount_new_account"
+        out.append(s)
     return out
+
+
+def _new_customer(sim: Sim, p: Person) -> list[Spec]:
+    """A legitimate new account: round stakes, ordinary bets, from its opening day."""
+    rng = sim.rng
+    median = rng.lognormal(np.log(8), 0.7)
+    start = p.first_seen_day or 0.0
+    return [
+        _ordinary(sim, t, RECREATIONAL_TYPES, median, pattern="new_account")
+        for t in sim.times(rng.uniform(0.3, 2.0), HOURS_EVENING, start)
+    ]
 
 
 def _sudden_change(sim: Sim, p: Person) -> list[Spec]:
@@ -436,9 +460,7 @@ def _velocity_burst(sim: Sim, p: Person) -> list[Spec]:
         t = rng.uniform(5, DAYS - 0.1) * DAY_S
         st = median * rng.uniform(1.5, 6)
         for _ in range(int(rng.integers(6, 25))):
-            out.append(
-                Spec(t, sim.stake(st, 0.4), BetType.single, [sim.price(2.5, 0.5)], 1, "velocity_burst")
-            )
+            out.append(Spec(t, sim.stake(st, 0.4), BetType.single, [sim.price(2.5, 0.5)], 1, "velocity_burst"))
             t += rng.uniform(5, 90)
     return out
 
@@ -475,6 +497,7 @@ GENERATORS = {
     "high_roller": _high_roller,
     "saturday_acca": _saturday_acca,
     "night_shift": _night_shift,
+    "new_customer": _new_customer,
     "money_laundering": _money_laundering,
     "structuring": _structuring,
     "problem_gambling": _problem_gambling,
@@ -533,6 +556,11 @@ def _person(sim: Sim, i: int, arch: str, n_shops: int) -> Person:
         if rng.random() < 0.35:
             return Person(arch, cid, [Channel.retail], shops(int(rng.integers(1, 3))), [], no_device_p=1.0)
         return Person(arch, cid, [Channel.online], [], online, home=home())
+    if arch == "new_customer":
+        return Person(
+            arch, cid, [Channel.online], [], online[:1], fresh_device_p=0.05, home=home(),
+            first_seen_day=float(rng.uniform(0, DAYS - 3)),
+        )  # fmt: skip
     # bonus_abuse: a new account
     return Person(
         arch, cid, [Channel.online], [], [sim.new_device()], fresh_device_p=0.5, no_device_p=0.2,

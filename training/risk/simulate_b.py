@@ -37,7 +37,31 @@ EPOCH = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday, a different period from si
 WEEKS = 5
 HOUR = 3600.0
 DAY = 24 * HOUR
-LADDER = [1.2, 1.25, 1.33, 1.4, 1.5, 1.62, 1.73, 1.8, 1.91, 2.0, 2.2, 2.5, 2.75, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, 11.0, 15.0, 21.0, 34.0]
+LADDER = [
+    1.2,
+    1.25,
+    1.33,
+    1.4,
+    1.5,
+    1.62,
+    1.73,
+    1.8,
+    1.91,
+    2.0,
+    2.2,
+    2.5,
+    2.75,
+    3.0,
+    3.5,
+    4.0,
+    5.0,
+    6.0,
+    8.0,
+    11.0,
+    15.0,
+    21.0,
+    34.0,
+]
 TOWNS = [(48.86, 2.35), (52.37, 4.9), (53.35, -6.26), (51.48, -3.18), (54.6, -5.93), (50.37, -4.14), (57.15, -2.1)]
 
 
@@ -132,9 +156,18 @@ def _casual_bets(w: World, c: Customer, at: float, n: int, scale: float = 1.0) -
             out.append(Plan(at, w.money(c.typical * scale * r.lognormal(0, 0.5)), BetType.single, [w.price(3.5)]))
         elif u < 0.75:
             k = int(r.integers(4, 9))
-            out.append(Plan(at, w.money(c.typical * scale * 0.6 * r.lognormal(0, 0.4)), BetType.accumulator, [w.price(2.0) for _ in range(k)]))
+            out.append(
+                Plan(
+                    at,
+                    w.money(c.typical * scale * 0.6 * r.lognormal(0, 0.4)),
+                    BetType.accumulator,
+                    [w.price(2.0) for _ in range(k)],
+                )
+            )
         elif u < 0.88:
-            out.append(Plan(at, w.money(c.typical * scale * r.lognormal(0, 0.5)), BetType.double, [w.price(2.2), w.price(2.2)]))
+            out.append(
+                Plan(at, w.money(c.typical * scale * r.lognormal(0, 0.5)), BetType.double, [w.price(2.2), w.price(2.2)])
+            )
         else:
             unit = max(0.1, round(c.typical * scale / 15, 1))
             out.append(Plan(at, round(unit * 15, 2), BetType.lucky15, [w.price(4.0) for _ in range(4)]))
@@ -162,7 +195,9 @@ def plans_for(w: World, c: Customer) -> list[Plan]:
         if a == "big_punter":
             for _ in range(n):
                 odds = [float(r.choice(LADDER[:8]))] if r.random() < 0.4 else [w.price(3.0)]
-                plans.append(Plan(at, w.money(c.typical * r.lognormal(0, 0.45)), BetType.single, odds, 0, "high_roller"))
+                plans.append(
+                    Plan(at, w.money(c.typical * r.lognormal(0, 0.45)), BetType.single, odds, 0, "high_roller")
+                )
                 at += r.uniform(120, 2400)
         else:
             pat = "night" if a == "night_worker" else "ordinary"
@@ -176,7 +211,9 @@ def plans_for(w: World, c: Customer) -> list[Plan]:
                 for _ in range(int(r.integers(4, 18))):
                     k = int(r.integers(3, 11))
                     kind = BetType.treble if k == 3 else BetType.accumulator
-                    plans.append(Plan(at, w.money(r.uniform(1, 10)), kind, [w.price(1.8) for _ in range(k)], 0, "saturday_acca"))
+                    plans.append(
+                        Plan(at, w.money(r.uniform(1, 10)), kind, [w.price(1.8) for _ in range(k)], 0, "saturday_acca")
+                    )
                     at += r.uniform(10, 400)
     # risky episodes
     t_ep = r.uniform(6, WEEKS * 7 - 1) * DAY
@@ -185,7 +222,9 @@ def plans_for(w: World, c: Customer) -> list[Plan]:
             at = r.uniform(4, WEEKS * 7 - 0.2) * DAY
             size = c.typical * r.uniform(2, 10)
             for _ in range(int(r.integers(10, 40))):
-                plans.append(Plan(at, w.money(size * r.uniform(0.7, 1.3)), BetType.single, [w.price(2.5)], 1, "velocity_burst"))
+                plans.append(
+                    Plan(at, w.money(size * r.uniform(0.7, 1.3)), BetType.single, [w.price(2.5)], 1, "velocity_burst")
+                )
                 at += r.uniform(3, 45)
     elif a == "chaser":
         for _ in range(int(r.integers(2, 5))):
@@ -201,16 +240,40 @@ def plans_for(w: World, c: Customer) -> list[Plan]:
             at = d * DAY + r.uniform(10, 15) * HOUR
             for _ in range(int(r.integers(2, 6))):
                 st = float(cap - r.choice([1, 5, 10, 20, 25, 40, 50, 60]))
-                plans.append(Plan(at, st, BetType.single, [float(r.choice(LADDER[:10]))], 1, "structuring", shop=f"B-{int(r.integers(0, 120)):03d}"))
+                plans.append(
+                    Plan(
+                        at,
+                        st,
+                        BetType.single,
+                        [float(r.choice(LADDER[:10]))],
+                        1,
+                        "structuring",
+                        shop=f"B-{int(r.integers(0, 120)):03d}",
+                    )
+                )
                 at += r.uniform(900, 7200)
     elif a == "washer":
         for _ in range(int(r.integers(2, 7))):
             at = r.uniform(2, WEEKS * 7 - 0.2) * DAY
             m = w.match()
-            mk, sides = (("over/under 2.5", ["over 2.5", "under 2.5"]) if r.random() < 0.5 else ("both teams to score", ["yes", "no"]))
+            mk, sides = (
+                ("over/under 2.5", ["over 2.5", "under 2.5"])
+                if r.random() < 0.5
+                else ("both teams to score", ["yes", "no"])
+            )
             st = float(r.choice([300, 500, 750, 1000, 1500, 2500]))
             for side in sides:
-                plans.append(Plan(at, st, BetType.single, [float(r.choice([1.8, 1.85, 1.91, 1.95, 2.0]))], 1, "both_sides", market=(m, mk, side)))
+                plans.append(
+                    Plan(
+                        at,
+                        st,
+                        BetType.single,
+                        [float(r.choice([1.8, 1.85, 1.91, 1.95, 2.0]))],
+                        1,
+                        "both_sides",
+                        market=(m, mk, side),
+                    )
+                )
                 at += r.uniform(20, 2400)
     elif a == "promo_farmer":
         assert c.joined is not None
@@ -218,19 +281,42 @@ def plans_for(w: World, c: Customer) -> list[Plan]:
         for _ in range(int(r.integers(4, 15))):
             pounds = float(r.uniform(5, 80))
             st = round(pounds, 2) if round(pounds * 100) % 100 else pounds + 0.01
-            plans.append(Plan(at, st, BetType.single, [w.price(1.9)], 1, "odd_amount_new_account", device=w.device() if r.random() < 0.6 else None))
+            plans.append(
+                Plan(
+                    at,
+                    st,
+                    BetType.single,
+                    [w.price(1.9)],
+                    1,
+                    "odd_amount_new_account",
+                    device=w.device() if r.random() < 0.6 else None,
+                )
+            )
             at += r.uniform(120, 5 * HOUR)
     elif a == "dormant_spike":
         at = t_ep
         for _ in range(int(r.integers(1, 3))):
-            plans.append(Plan(at, w.money(c.typical * r.uniform(20, 200)), BetType.single, [w.price(2.2)], 1, "sudden_change"))
+            plans.append(
+                Plan(at, w.money(c.typical * r.uniform(20, 200)), BetType.single, [w.price(2.2)], 1, "sudden_change")
+            )
             at += r.uniform(600, 3 * HOUR)
     elif a == "hijack":
         at = t_ep
         dev = w.device()
         far = TOWNS[int(r.integers(0, len(TOWNS)))]
         for _ in range(int(r.integers(2, 6))):
-            plans.append(Plan(at, w.money(c.typical * r.uniform(8, 60)), BetType.single, [w.price(1.8)], 1, "account_takeover", device=dev, where=(far[0] + r.normal(0, 1), far[1] + r.normal(0, 1))))
+            plans.append(
+                Plan(
+                    at,
+                    w.money(c.typical * r.uniform(8, 60)),
+                    BetType.single,
+                    [w.price(1.8)],
+                    1,
+                    "account_takeover",
+                    device=dev,
+                    where=(far[0] + r.normal(0, 1), far[1] + r.normal(0, 1)),
+                )
+            )
             at += r.uniform(120, 900)
     return [p for p in plans if 0 <= p.at < WEEKS * 7 * DAY]
 
@@ -328,7 +414,9 @@ def simulate(seed: int = 101, n_customers: int = 1500) -> list[Row]:
                 while lo < len(times) and times[lo] < p.at - HISTORY_DAYS * DAY:
                     lo += 1
                 lo = max(lo, len(past) - MAX_PAST_BETS)
-                hist = SubjectHistory.model_construct(bets=past[lo:], whitelisted_until=None, category=None, first_seen_at=first)
+                hist = SubjectHistory.model_construct(
+                    bets=past[lo:], whitelisted_until=None, category=None, first_seen_at=first
+                )
             out.append(Row(bet, hist, p.risky, c.archetype, f"subj-b{seed}-{i:05d}", p.pattern, int(p.at // DAY)))
             past.append(past_bet(bet))
             times.append(p.at)

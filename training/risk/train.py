@@ -10,7 +10,7 @@
    the runtime's ``SegmentModel``.
 4. HistGradientBoosting on TRAIN × early (configuration chosen on CALIBRATION × early), exported
    to ONNX; isotonic calibration fitted on CALIBRATION × early (after the history whitelist).
-5. Signal firing rates on CALIBRATION × early: groups with lift < 2 are suppressed.
+5. Signal firing rates on CALIBRATION × early: groups with lift < 1.5 are suppressed.
 6. Evaluation through the runtime scorer loaded from the written artefacts, never fitted on:
    time split (TRAIN customers, late weeks), unseen customers (UNSEEN, all weeks), and
    simulator B (``training.risk.simulate_b``, written separately, only ever used here).
@@ -54,12 +54,15 @@ from chalicelib.risk.segments import SegmentModel
 from training.risk import simulate as sim_a
 from training.risk import simulate_b as sim_b
 
+# Score (0-100) at which each level starts; chosen on the calibration fold (``choose_thresholds``).
 THRESHOLDS = {"medium": 40, "high": 70, "critical": 90}
+# Precision each level should reach on the calibration fold (a business choice, fixed up front).
+LEVEL_PRECISION = {"medium": 0.5, "high": 0.85, "critical": 0.95}
 INPUT_NAME = "features"
 TARGET_OPSET = 17
 EARLY_DAYS = 28
 SEGMENT_MIN_BETS = 5
-K_CANDIDATES = range(3, 9)
+K_CANDIDATES = range(3, 11)
 CONFIGS: list[dict[str, Any]] = [
     {"max_iter": 200, "learning_rate": 0.06, "max_leaf_nodes": 15, "min_samples_leaf": 60, "l2_regularization": 1.0},
     {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 31, "min_samples_leaf": 40, "l2_regularization": 1.0},
@@ -81,6 +84,20 @@ INCREASING = [
     "just_below_threshold",
 ]
 DECREASING = ["within_history"]
+
+
+def choose_thresholds(y: np.ndarray, score: np.ndarray) -> dict[str, int]:
+    """Lowest score at which flagging reaches each level's precision on the calibration fold."""
+    out: dict[str, int] = {}
+    floor = 20
+    for name, want in LEVEL_PRECISION.items():
+        t = next(
+            (t for t in range(floor, 100) if (score >= t).any() and y[score >= t].mean() >= want),
+            max(floor, THRESHOLDS[name]),
+        )
+        out[name] = t
+        floor = t + 5
+    return out
 
 
 def level_of(score: np.ndarray) -> np.ndarray:
@@ -257,7 +274,9 @@ def fit_segments(rows: list[Any], train_subjects: set[str], seed: int) -> tuple[
     for j in range(k):
         members = np.flatnonzero(km.labels_ == j)
         logs = np.concatenate([stakes[i] for i in members])
-        centre = dict(zip(PROFILE_NAMES, scaler.inverse_transform(km.cluster_centers_[j : j + 1])[0].tolist(), strict=True))
+        centre = dict(
+            zip(PROFILE_NAMES, scaler.inverse_transform(km.cluster_centers_[j : j + 1])[0].tolist(), strict=True)
+        )
         name, desc = _segment_name(centre)
         segs.append(
             {
@@ -294,7 +313,9 @@ def featurise(rows: list[Any], segments: SegmentModel) -> tuple[np.ndarray, np.n
         s = summarise(r.bet, r.history)
         seg = segments.assign(s)
         X[i] = vectorize(r.bet, r.history, segment_stats=segments.stats(seg), summary=s)
-        within[i] = within_history(r.bet, s, scorer.DEFAULT_POLICY.ratio, scorer.DEFAULT_POLICY.min_bets, scorer.DEFAULT_POLICY.min_days)
+        within[i] = within_history(
+            r.bet, s, scorer.DEFAULT_POLICY.ratio, scorer.DEFAULT_POLICY.min_bets, scorer.DEFAULT_POLICY.min_days
+        )
     return X, within
 
 
@@ -372,7 +393,9 @@ def main(argv: list[str] | None = None) -> None:
 
     rows = sim_a.simulate(args.seed, args.customers)
     subjects = sorted({r.subject for r in rows})
-    role = dict(zip(subjects, rng.choice(["train", "cal", "unseen"], size=len(subjects), p=[0.65, 0.15, 0.20]), strict=True))
+    role = dict(
+        zip(subjects, rng.choice(["train", "cal", "unseen"], size=len(subjects), p=[0.65, 0.15, 0.20]), strict=True)
+    )
     train_subj = {s for s, r in role.items() if r == "train"}
     print(f"simulator A: {len(rows)} bets from {args.customers} customers ({time.perf_counter() - t0:.0f}s)")
 
@@ -412,6 +435,10 @@ def main(argv: list[str] | None = None) -> None:
     cal_x = [round(float(v), 6) for v in iso.X_thresholds_]
     cal_y = [round(float(v), 6) for v in iso.y_thresholds_]
 
+    score_cal = np.rint(100 * iso.predict(p_cal)).astype(int)
+    THRESHOLDS.update(choose_thresholds(y[cal], score_cal))
+    print(f"thresholds (calibration fold): {THRESHOLDS}")
+
     lift = signal_lift(clf, X[cal], y[cal], ref)
     suppressed = sorted(g for g, v in lift.items() if v["lift"] is not None and v["lift"] < explain.MIN_LIFT)
 
@@ -423,7 +450,10 @@ def main(argv: list[str] | None = None) -> None:
         "input_name": INPUT_NAME,
         "n_features": N_FEATURES,
         "feature_names": FEATURE_NAMES,
-        "thresholds": THRESHOLDS,
+        "thresholds": dict(THRESHOLDS),
+        "thresholds_rule": "lowest score whose flags reach precision "
+        + str(LEVEL_PRECISION)
+        + " on the calibration fold",
         "score": "round(100 * isotonic(P_raw after whitelists))",
         "calibration": {"method": "isotonic, fitted on the calibration fold", "x": cal_x, "y": cal_y},
         "reference": [round(float(v), 6) for v in ref],
@@ -465,15 +495,21 @@ def main(argv: list[str] | None = None) -> None:
     metrics: dict[str, Any] = {}
     for name, part in tests.items():
         metrics[name] = evaluate(part, runtime)
-        print(f"{name}: {json.dumps({k: metrics[name][k] for k in ('bets', 'roc_auc', 'pr_auc', 'precision_at_recall_0.75')})}")
+        print(
+            f"{name}: {json.dumps({k: metrics[name][k] for k in ('bets', 'roc_auc', 'pr_auc', 'precision_at_recall_0.75')})}"
+        )
     for seed_b in (101, 202, 303):
         rows_b = sim_b.simulate(seed_b, args.b_customers)
         key = f"simulator_b_seed{seed_b}"
         metrics[key] = evaluate(rows_b, runtime)
-        print(f"{key}: {json.dumps({k: metrics[key][k] for k in ('bets', 'roc_auc', 'pr_auc', 'precision_at_recall_0.75')})}")
+        print(
+            f"{key}: {json.dumps({k: metrics[key][k] for k in ('bets', 'roc_auc', 'pr_auc', 'precision_at_recall_0.75')})}"
+        )
     meta["metrics"] = metrics
     (args.out / "risk.json").write_text(json.dumps(meta, indent=1) + "\n")
-    print(f"wrote {args.out}/risk.onnx ({len(model) / 1024:.0f} KiB), risk.json, risk_segments.json in {time.perf_counter() - t0:.0f}s")
+    print(
+        f"wrote {args.out}/risk.onnx ({len(model) / 1024:.0f} KiB), risk.json, risk_segments.json in {time.perf_counter() - t0:.0f}s"
+    )
     _ = INDEX  # the feature index is part of the artefact contract (names above)
 
 
