@@ -15,6 +15,7 @@ read, so the history is walked once per bet (≈ 0.3 ms for 500 past bets).
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -193,9 +194,11 @@ def _log_major(minor: float) -> float:
 
 
 def summarise(bet: BetIn | None, history: SubjectHistory, now: datetime | None = None) -> Summary:
-    """Walk the subject's past bets once (oldest first) relative to ``bet`` at ``now``.
+    """Summarise the subject's past bets (oldest first) relative to ``bet`` at ``now``.
 
-    Without a bet only the per-customer profile (segment input) is meaningful.
+    Without a bet only the per-customer profile (segment input) is meaningful. Whole-history
+    figures come from one list comprehension per field and numpy; the 24 h / 1 h windows walk
+    only the tail (found by bisection), so 500 past bets cost well under a millisecond.
     """
     s = Summary()
     bets: list[PastBet] = history.bets
@@ -209,102 +212,89 @@ def summarise(bet: BetIn | None, history: SubjectHistory, now: datetime | None =
             s.account_age_days = max(0.0, (t_now - first) / 86400.0)
         return s
     s.n = n
-    h_now = _hour(bet.placed_at) if bet is not None else 0.0
-    markets = {(sel.event, sel.market): sel.selection for sel in bet.selections} if bet is not None else {}
-    logs: list[float] = []
-    times: list[float] = []
-    total = 0
-    days: set[int] = set()
-    n_online = n_retail = n_multi = n_night = n_singles = n_short = n_hour = 0
-    last_loc: tuple[float, float, float] | None = None
-    other: dict[tuple[str, str], set[str]] = {}
-    for b in bets:
-        st = b.stake_minor
-        t = b.placed_at.timestamp()
-        total += st
-        if st > s.max_stake:
-            s.max_stake = st
-        logs.append(math.log(st / 100.0 + 1.0))
-        times.append(t)
-        days.add(int(t // 86400))
-        if b.device_id:
-            s.devices.add(b.device_id)
-        if b.shop_id:
-            s.shops.add(b.shop_id)
-        ch = b.channel.value
-        s.channels.add(ch)
-        n_online += ch == "online"
-        n_retail += ch == "retail"
-        grp = bet_group(b.bet_type)
-        n_multi += grp != "single"
-        hr = b.placed_at.hour
-        n_night += hr < 6
-        dh = abs(hr + b.placed_at.minute / 60.0 - h_now)
-        n_hour += min(dh, 24.0 - dh) <= 2.0
-        if grp == "single":
-            n_singles += 1
-            o = b.legs[0].odds if b.legs else None
-            n_short += (o or SP_DEFAULT_ODDS) < SHORT_ODDS
-        if b.lat is not None and b.lon is not None:
-            last_loc = (b.lat, b.lon, t)
-        age = t_now - t
-        if age <= 86400:
-            s.bets_24h += 1
-            s.stake_24h += st
-            if b.device_id:
-                s.devices_24h.add(b.device_id)
-            if b.shop_id:
-                s.shops_24h.add(b.shop_id)
-            if just_below_threshold(st):
-                s.just_below_24h += 1
-            if age <= 3600:
-                s.bets_1h += 1
-                s.bets_10m += age <= 600
-                for leg in b.legs:
-                    key = (leg.event, leg.market)
-                    mine = markets.get(key)
-                    if mine is not None and leg.selection != mine:
-                        other.setdefault(key, set()).add(leg.selection)
-    s.mean_stake = total / n
+    times = [b.placed_at.timestamp() for b in bets]
+    stakes = np.fromiter((b.stake_minor for b in bets), dtype=np.float64, count=n)
+    logs = np.log(stakes / 100.0 + 1.0)
+    s.mean_stake = float(stakes.mean())
+    s.max_stake = int(stakes.max())
     s.prev_stake = bets[-1].stake_minor
-    s.mean_log = sum(logs) / n
+    s.mean_log = float(logs.mean())
     if n >= 2:
-        var = sum((x - s.mean_log) ** 2 for x in logs) / (n - 1)
-        s.std_log = math.sqrt(var)
+        s.std_log = float(logs.std(ddof=1))
+    t_arr = np.asarray(times)
     s.secs_since_last = max(0.0, t_now - times[-1])
     if n >= 3:
-        gaps = sorted(times[i + 1] - times[i] for i in range(n - 1))
-        s.median_gap_s = gaps[len(gaps) // 2]
-    s.days_active = len(days)
+        s.median_gap_s = float(np.sort(np.diff(t_arr))[(n - 1) // 2])
+    s.days_active = len(set((t_arr // 86400).tolist()))
     start = min(times[0], first) if first is not None else times[0]
     s.account_age_days = max(0.0, (t_now - start) / 86400.0)
-    # rising-stake chain ending at this bet: consecutive increases within one session
-    chain, t_next, st_next = 0, t_now, bet.stake_minor if bet is not None else 0
-    for b in reversed(bets):
-        t = b.placed_at.timestamp()
-        if t_next - t > CHAIN_GAP_S or b.stake_minor >= st_next:
-            break
-        chain += 1
-        s.chain_first_stake = b.stake_minor
-        t_next, st_next = t, b.stake_minor
-    s.rising_chain = chain
-    if bet is not None and bet.location is not None and last_loc is not None:
-        km = _km(last_loc[0], last_loc[1], bet.location.lat, bet.location.lon)
-        hours = max((t_now - last_loc[2]) / 3600.0, 1 / 60.0)
-        s.km_from_last = km
-        s.speed_kmh = min(km / hours, MAX_SPEED_KMH)
-        s.mins_from_last_location = (t_now - last_loc[2]) / 60.0
-    s.short_share = n_short / n_singles if n_singles else 0.0
+    s.devices = {b.device_id for b in bets if b.device_id}
+    s.shops = {b.shop_id for b in bets if b.shop_id}
+    chans = [b.channel for b in bets]
+    s.channels = {c.value for c in set(chans)}
+    s.share_online = chans.count(Channel.online) / n
+    s.share_retail = chans.count(Channel.retail) / n
+    singles = [b for b in bets if BET_GROUPS.get(b.bet_type) == "single"]
+    s.share_multi = 1.0 - len(singles) / n
+    if singles:
+        short = sum(1 for b in singles if b.legs and (b.legs[0].odds or SP_DEFAULT_ODDS) < SHORT_ODDS)
+        s.short_share = short / len(singles)
+    hours = np.fromiter((b.placed_at.hour + b.placed_at.minute / 60.0 for b in bets), dtype=np.float64, count=n)
+    s.share_night = float(np.count_nonzero(hours < 6.0)) / n
+    if bet is not None:
+        dh = np.abs(hours - _hour(bet.placed_at))
+        s.hour_share = float(np.count_nonzero(np.minimum(dh, 24.0 - dh) <= 2.0)) / n
+    s.log_bets_per_day = math.log(n / max(1, s.days_active))
+
+    # the last 24 h / 1 h / 10 min: only the tail of the list
+    i24 = bisect.bisect_left(times, t_now - 86400.0)
+    markets = {(sel.event, sel.market): sel.selection for sel in bet.selections} if bet is not None else {}
+    other: dict[tuple[str, str], set[str]] = {}
+    for k in range(i24, n):
+        b = bets[k]
+        st = b.stake_minor
+        age = t_now - times[k]
+        s.bets_24h += 1
+        s.stake_24h += st
+        if b.device_id:
+            s.devices_24h.add(b.device_id)
+        if b.shop_id:
+            s.shops_24h.add(b.shop_id)
+        if just_below_threshold(st):
+            s.just_below_24h += 1
+        if age <= 3600:
+            s.bets_1h += 1
+            s.bets_10m += age <= 600
+            for leg in b.legs:
+                key = (leg.event, leg.market)
+                mine = markets.get(key)
+                if mine is not None and leg.selection != mine:
+                    other.setdefault(key, set()).add(leg.selection)
     if other:
         key, sides = max(other.items(), key=lambda kv: len(kv[1]))
         s.other_sides = sorted(sides)
         s.side_market = f"{key[0]} {key[1]}"
-    s.hour_share = n_hour / n
-    s.share_online = n_online / n
-    s.share_retail = n_retail / n
-    s.share_multi = n_multi / n
-    s.share_night = n_night / n
-    s.log_bets_per_day = math.log(n / max(1, s.days_active))
+
+    # rising-stake chain ending at this bet: consecutive increases within one session
+    chain, t_next, st_next = 0, t_now, bet.stake_minor if bet is not None else 0
+    for k in range(n - 1, -1, -1):
+        st = bets[k].stake_minor
+        if t_next - times[k] > CHAIN_GAP_S or st >= st_next:
+            break
+        chain += 1
+        s.chain_first_stake = st
+        t_next, st_next = times[k], st
+    s.rising_chain = chain
+    if bet is not None and bet.location is not None:
+        for k in range(n - 1, -1, -1):
+            b = bets[k]
+            if b.lat is not None and b.lon is not None:
+                km = _km(b.lat, b.lon, bet.location.lat, bet.location.lon)
+                hours_apart = max((t_now - times[k]) / 3600.0, 1 / 60.0)
+                s.km_from_last = km
+                s.speed_kmh = min(km / hours_apart, MAX_SPEED_KMH)
+                s.mins_from_last_location = (t_now - times[k]) / 60.0
+                break
     return s
 
 
