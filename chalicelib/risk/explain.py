@@ -53,6 +53,8 @@ GROUPS: dict[str, list[str]] = {
     "segment": ["segment_known"],
 }
 GROUP_INDEX: dict[str, list[int]] = {g: [INDEX[f] for f in fs] for g, fs in GROUPS.items()}
+# Context rather than a reason ("a single", "a retail bet"): given only when nothing else is.
+CONTEXT_GROUPS = frozenset({"bet_shape", "channel", "segment"})
 # The stake-size groups that the history whitelist stops counting.
 AMOUNT_GROUPS = ("stake_vs_own", "stake_vs_segment", "stake_size", "stake_24h")
 
@@ -89,11 +91,19 @@ def _stake_vs_segment(bet: BetIn, s: Summary, cur: str, stake: int, who: str, se
 
 
 def _stake_size(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str | None) -> str:
-    return f"large stake {_m(stake, cur)}" + (" on an anonymous slip" if bet.customer_id is None else "")
+    # The size of a stake only means something against what this subject usually stakes.
+    if s.n >= 3:
+        return _stake_vs_own(bet, s, cur, stake, who, seg)
+    if s.n == 0 and bet.customer_id is None:
+        return f"stake {_m(stake, cur)} on an anonymous slip with no linked history"
+    if s.n == 0:
+        return f"stake {_m(stake, cur)} with no betting by {who} in the previous 30 days"
+    return f"stake {_m(stake, cur)} after only {s.n} earlier bet{'s' if s.n > 1 else ''} in 30 days"
 
 
 def _stake_24h(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str | None) -> str:
-    return f"{_m(s.stake_24h + stake, cur)} staked in 24 h, {s.bets_24h + 1} bets"
+    n = s.bets_24h + 1
+    return f"{_m(s.stake_24h + stake, cur)} staked in 24 h over {n} bet{'s' if n > 1 else ''}"
 
 
 def _rising(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str | None) -> str:
@@ -105,8 +115,16 @@ def _rising(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str | N
     return f"stake {_m(stake, cur)} after a previous stake of {_m(s.prev_stake, cur)}"
 
 
+def _days(d: float) -> str:
+    return f"{d:.0f} day{'s' if round(d) != 1 else ''}"
+
+
 def _velocity(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str | None) -> str:
     usual = s.n / max(1, s.days_active)
+    gap, med = s.secs_since_last, s.median_gap_s
+    if gap is not None and med is not None and gap > 3 * med and gap > 86400:
+        every = _mins(med) if med < 7200 else f"{med / 3600:.0f} h"
+        return f"first bet for {_days(gap / 86400)}; {who} usually bets every {every}"
     if s.bets_10m >= 2:
         return f"{s.bets_10m + 1} bets in 10 minutes ({who} usually places {usual:.1f} a day)"
     if s.secs_since_last is not None and s.bets_1h >= 1:
@@ -140,7 +158,9 @@ def _short_odds(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str
     if bet_group(bet.bet_type) != "single" and combined > 20:
         return f"{len(bet.selections)}-fold at combined odds {combined:.0f}"
     share = f" ({s.short_share:.0%} of {who}'s singles are odds-on)" if s.n >= 3 and s.short_share > 0.3 else ""
-    return f"short price {lo:.2f} for a {_m(stake, cur)} stake{share}"
+    if lo < 2.0:
+        return f"odds-on price {lo:.2f} for a {_m(stake, cur)} stake{share}"
+    return f"price {lo:.2f} for a {_m(stake, cur)} stake{share}"
 
 
 def _device(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str | None) -> str:
@@ -168,14 +188,19 @@ def _channel(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str | 
 
 
 def _odd_amount(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str | None) -> str:
-    age = f" on an account {s.account_age_days:.0f} days old" if s.account_age_days < 30 and bet.customer_id else ""
+    age = f" on an account {_days(s.account_age_days)} old" if s.age_known and s.account_age_days < 30 else ""
     return f"odd stake amount {_m(stake, cur)}{age}"
 
 
 def _new_account(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str | None) -> str:
     if bet.customer_id is None and s.n == 0:
         return "anonymous slip with no linked history"
-    return f"new or returning account: {s.n} bets in 30 days, first seen {s.account_age_days:.0f} days ago"
+    bets = f"{s.n} earlier bet{'s' if s.n != 1 else ''}"
+    if s.age_known and s.account_age_days < 30:
+        return f"new account: opened {_days(s.account_age_days)} ago, {bets}"
+    if s.n:
+        return f"little recent history: {bets} in 30 days, the first {_days(s.account_age_days)} ago"
+    return f"no betting by {who} in the previous 30 days"
 
 
 def _quiet(bet: BetIn, s: Summary, cur: str, stake: int, who: str, seg: str | None) -> str:
@@ -223,11 +248,22 @@ _TEXTS: dict[str, Text] = {
 def choose(contrib: dict[str, float], suppressed: set[str], at_least_one: bool) -> list[tuple[str, float]]:
     """Groups to show: big enough, not suppressed, largest first; at least one when asked."""
     ranked = sorted(contrib.items(), key=lambda kv: -kv[1])
-    out = [(g, w) for g, w in ranked if w >= MIN_WEIGHT and g not in suppressed][:MAX_REASONS]
+    hidden = suppressed | CONTEXT_GROUPS
+    out = [(g, w) for g, w in ranked if w >= MIN_WEIGHT and g not in hidden][:MAX_REASONS]
     if not out and at_least_one and ranked:
-        allowed = [(g, w) for g, w in ranked if g not in suppressed]
+        allowed = [(g, w) for g, w in ranked if g not in hidden] or [(g, w) for g, w in ranked if g not in suppressed]
         out = [(allowed or ranked)[0]]
     return out
 
 
-__all__ = ["AMOUNT_GROUPS", "GROUPS", "GROUP_INDEX", "MAX_REASONS", "MIN_LIFT", "MIN_WEIGHT", "choose", "text"]
+__all__ = [
+    "AMOUNT_GROUPS",
+    "CONTEXT_GROUPS",
+    "GROUPS",
+    "GROUP_INDEX",
+    "MAX_REASONS",
+    "MIN_LIFT",
+    "MIN_WEIGHT",
+    "choose",
+    "text",
+]

@@ -165,7 +165,8 @@ class Summary:
     bets_24h: int = 0
     stake_24h: int = 0
     days_active: int = 0
-    account_age_days: float = 0.0
+    account_age_days: float = 0.0  # from first_seen_at when known, else from the oldest past bet
+    age_known: bool = False
     rising_chain: int = 0
     chain_first_stake: int = 0
     devices: set[str] = field(default_factory=set)
@@ -207,6 +208,7 @@ def summarise(bet: BetIn | None, history: SubjectHistory, now: datetime | None =
         now = bet.placed_at if bet is not None else (bets[-1].placed_at if bets else None)
     t_now = now.timestamp() if now is not None else 0.0
     first = history.first_seen_at.timestamp() if history.first_seen_at else None
+    s.age_known = first is not None
     if n == 0:
         if first is not None:
             s.account_age_days = max(0.0, (t_now - first) / 86400.0)

@@ -221,8 +221,12 @@ def reasons(bet: BetIn, sc: Scored, level: Level, model: RiskModel | None = None
         if sc.within_history:  # the stake size was not counted: do not give it as a reason
             for g in explain.AMOUNT_GROUPS:
                 contrib[g] = min(contrib[g], 0.0)
+        texts: set[str] = set()
         for g, w in explain.choose(contrib, m.suppressed, at_least_one=True):
-            out.append(Signal(code=g, text=explain.text(g, bet, sc.summary, seg_name), weight=round(w, 3)))
+            t = explain.text(g, bet, sc.summary, seg_name)
+            if t not in texts:  # two stake groups can read the same: say it once
+                texts.add(t)
+                out.append(Signal(code=g, text=t, weight=round(w, 3)))
     s = sc.summary
     if sc.within_history:
         out.append(

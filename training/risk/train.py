@@ -223,6 +223,7 @@ def evaluate(rows: list[Any], model: scorer.RiskModel) -> dict[str, Any]:
 
 # -- segments ------------------------------------------------------------------------------------
 def _segment_name(c: dict[str, float]) -> tuple[str, str]:
+    c = {k: max(0.0, v) for k, v in c.items()}  # shares and logs of a centroid: no "-0 %"
     stake = math.exp(c["mean_log_stake"]) - 1
     per_day = math.exp(c["log_bets_per_active_day"])
     where = "retail" if c["share_retail"] > 0.5 else "online"
