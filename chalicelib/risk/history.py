@@ -80,6 +80,29 @@ class PastBet(BaseModel):
         return self.model_dump(mode="json", exclude_defaults=True)
 
 
+class StaffWhitelist(BaseModel):
+    """A staff decision that a subject is not to be flagged until ``until`` (the opposite of the
+    watchlist). The bet-recording service stores each one as an audit record and passes the
+    latest unexpired ``until`` as ``SubjectHistory.whitelisted_until``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    subject: str = Field(min_length=1, max_length=80)
+    until: AwareDatetime
+    by: str = Field(min_length=1, max_length=120, description="Staff principal who decided it.")
+    reason: str = Field(min_length=3, max_length=500)
+    created_at: AwareDatetime
+
+    def active(self, now: datetime) -> bool:
+        return self.created_at <= now < self.until
+
+    @staticmethod
+    def current_until(entries: list[StaffWhitelist], now: datetime) -> datetime | None:
+        """``whitelisted_until`` for a subject from its audit records (None: not whitelisted)."""
+        live = [e.until for e in entries if e.active(now)]
+        return max(live) if live else None
+
+
 class SubjectHistory(BaseModel):
     """A subject's (customer's or linked writer's) bets before the one being scored."""
 
@@ -113,4 +136,4 @@ class SubjectHistory(BaseModel):
         )
 
 
-__all__ = ["HISTORY_DAYS", "MAX_PAST_BETS", "PastBet", "PastLeg", "SubjectHistory"]
+__all__ = ["HISTORY_DAYS", "MAX_PAST_BETS", "PastBet", "PastLeg", "StaffWhitelist", "SubjectHistory"]

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.risk import explain, segments
 from chalicelib.risk.features import FEATURE_NAMES, INDEX, N_FEATURES, past_bet, summarise, vectorize
-from chalicelib.risk.history import MAX_PAST_BETS, PastBet, SubjectHistory
+from chalicelib.risk.history import MAX_PAST_BETS, PastBet, StaffWhitelist, SubjectHistory
 from chalicelib.schemas import Bet, BetIn, RiskAssessment, Selection
 
 T0 = datetime(2025, 3, 1, 19, 30, tzinfo=UTC)
@@ -219,3 +219,16 @@ def test_summary_without_bet_is_the_profile() -> None:
     s = summarise(None, regular_history())
     assert s.n == 20 and s.share_online == 1.0 and s.mean_stake == 1000
     assert INDEX["stake_z_own"] >= 0
+
+
+def test_staff_whitelist_records_give_whitelisted_until() -> None:
+    def entry(days: int, created: int = -1) -> StaffWhitelist:
+        return StaffWhitelist(
+            subject="CUST#c1", until=T0 + timedelta(days=days), by="staff:ana", reason="known high-roller",
+            created_at=T0 + timedelta(days=created),
+        )  # fmt: skip
+
+    assert StaffWhitelist.current_until([], T0) is None
+    assert StaffWhitelist.current_until([entry(-2, -5)], T0) is None  # expired
+    assert StaffWhitelist.current_until([entry(3), entry(7)], T0) == T0 + timedelta(days=7)
+    assert StaffWhitelist.current_until([entry(7, created=1)], T0) is None  # not yet decided
