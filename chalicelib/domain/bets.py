@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AwareDatetime,
@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from chalicelib.domain.money import MINOR_EXPONENT, parse_odds, to_minor
+from chalicelib.risk.assessment import RiskAssessment
 
 
 class Channel(StrEnum):
@@ -192,14 +193,6 @@ class Selection(BaseModel):
     selection: str
     price: str
     decimal_odds: float | None
-
-
-class RiskAssessment(BaseModel):
-    score: int = Field(ge=0, le=100)
-    level: Literal["low", "medium", "high", "critical"]
-    signals: list[str]
-    recommendation: str
-    model_version: str
 
 
 class Bet(BaseModel):
