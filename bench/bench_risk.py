@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from chalicelib.domain.risk_history import MAX_PAST_BETS, SubjectHistory
 from chalicelib.risk import scorer
 from chalicelib.risk.features import past_bet, summarise, vectorize
-from chalicelib.risk.history import MAX_PAST_BETS, SubjectHistory
 from training.risk.simulate_b import simulate
 
 

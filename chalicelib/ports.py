@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from chalicelib.domain.alerts import Alert, AlertStatus
 from chalicelib.domain.audit import AuditEvent
-from chalicelib.domain.bets import Bet, BetIn, History, RiskAssessment
+from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
+from chalicelib.domain.risk_history import SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet
 from chalicelib.domain.slips import ClusteringMessage, SlipRecord
 from chalicelib.domain.subjects import Profile, SubjectRef
@@ -242,7 +243,9 @@ class MessageQueue(Protocol):
 
 
 class RiskScorer(Protocol):
-    def assess(self, bet: BetIn, history: History) -> RiskAssessment: ...
+    def assess(self, bet: BetIn, history: SubjectHistory) -> RiskAssessment:
+        """Score `bet` against the subject's bets before it (no I/O)."""
+        ...
 
     def ready(self) -> bool: ...
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from chalicelib.domain.bets import BetIn, History
+from chalicelib.domain.risk_history import SubjectHistory
 from chalicelib.risk import scorer
 from chalicelib.risk.features import FEATURE_NAMES, N_FEATURES, past_bet
-from chalicelib.risk.history import SubjectHistory
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "chalicelib" / "models"
@@ -150,7 +150,7 @@ def test_scorer_does_not_import_training_libraries() -> None:
         "import sys\n"
         "from datetime import datetime, UTC\n"
         "from chalicelib.risk import scorer\n"
-        "from chalicelib.risk.history import SubjectHistory\n"
+        "from chalicelib.domain.risk_history import SubjectHistory\n"
         "from chalicelib.domain.bets import BetIn\n"
         "bet = BetIn(channel='online', stake='10', bet_type='single', sport='football',\n"
         "            selections=[{'event': 'a v b', 'selection': 'a', 'price': '2/1'}],\n"

@@ -13,7 +13,8 @@ from typing import Any
 from chalicelib.adapters.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.alerts import Alert, AlertEvent, AlertStatus, in_cooldown
 from chalicelib.domain.audit import AuditEvent
-from chalicelib.domain.bets import Bet, BetIn, History, RiskAssessment
+from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
+from chalicelib.domain.risk_history import PastBet, SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet, window_bet_of
 from chalicelib.domain.slips import FINAL, ClusteringMessage, SlipRecord, SlipStatus
 from chalicelib.domain.subjects import Profile, SubjectRef
@@ -68,7 +69,9 @@ class MemorySubjects:
         self.seen[bet.placed_at.astimezone(UTC).date().isoformat()].add(ref)
         if bet.bet_id in self.bets[ref]:
             return
-        self.bets[ref][bet.bet_id] = window_bet_of(bet, has_slip)
+        self.bets[ref][bet.bet_id] = replace(
+            window_bet_of(bet, has_slip), past=PastBet.from_bet(bet.model_dump(mode="json"))
+        )
         old = self.profiles.get(ref)
         placed = bet.placed_at.isoformat()
         self.profiles[ref] = Profile(
@@ -534,9 +537,9 @@ class FixedScorer:
 
     def __init__(self, level_at: dict[str, int] | None = None) -> None:
         self.level_at = level_at or {"medium": 20_000, "high": 50_000, "critical": 200_000}
-        self.seen: list[tuple[BetIn, History]] = []
+        self.seen: list[tuple[BetIn, SubjectHistory]] = []
 
-    def assess(self, bet: BetIn, history: History) -> RiskAssessment:
+    def assess(self, bet: BetIn, history: SubjectHistory) -> RiskAssessment:
         self.seen.append((bet, history))
         level = "low"
         for name, minimum in self.level_at.items():

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from chalicelib.domain.money import MINOR_EXPONENT, parse_odds, to_minor
-from chalicelib.risk.assessment import RiskAssessment
+from chalicelib.domain.risk import RiskAssessment
 
 
 class Channel(StrEnum):

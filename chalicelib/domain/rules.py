@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -43,6 +43,7 @@ class WindowBet:
     profit_minor: int | None = None  # None until settled
     sp_compared: int = 0  # settled legs with a price taken and a starting price
     sp_beaten: int = 0  # of which taken above the SP
+    past: Any = None  # the risk model's view of the bet (chalicelib.domain.risk_history.PastBet), when stored
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from datetime import datetime
 import numpy as np
 
 from chalicelib.domain.bets import BetIn, BetType, Channel
-from chalicelib.risk.history import PastBet, PastLeg, SubjectHistory
+from chalicelib.domain.risk_history import PastBet, PastLeg, SubjectHistory
 
 # Decimal odds assumed for a selection priced at SP (starting price): a mid-field runner.
 SP_DEFAULT_ODDS = 4.0

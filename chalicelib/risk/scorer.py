@@ -28,8 +28,9 @@ import onnxruntime as ort
 
 from chalicelib.domain.bets import BetIn, History
 from chalicelib.domain.money import format_minor
+from chalicelib.domain.risk import Level, RiskAssessment, Signal
+from chalicelib.domain.risk_history import SubjectHistory
 from chalicelib.risk import explain
-from chalicelib.risk.assessment import Level, RiskAssessment, Signal
 from chalicelib.risk.features import (
     FEATURE_NAMES,
     N_FEATURES,
@@ -41,7 +42,6 @@ from chalicelib.risk.features import (
     vectorize,
     within_history,
 )
-from chalicelib.risk.history import SubjectHistory
 from chalicelib.risk.segments import SegmentModel
 
 MODEL_DIR = Path(__file__).parent.parent / "models"

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from chalicelib.domain.risk_history import SubjectHistory
 from chalicelib.risk.features import PROFILE_NAMES, Summary, profile_vector, summarise
-from chalicelib.risk.history import SubjectHistory
 
 SEGMENTS_PATH = Path(__file__).parent.parent / "models" / "risk_segments.json"
 

@@ -14,10 +14,10 @@ from typing import Any
 from chalicelib.core import observability as obs
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.observability import logger
-from chalicelib.domain import history as hist
-from chalicelib.domain.bets import Bet, BetIn, History, Selection
+from chalicelib.domain.bets import Bet, BetIn, Selection
 from chalicelib.domain.errors import Conflict, Invalid
 from chalicelib.domain.money import to_minor
+from chalicelib.domain.risk_history import HISTORY_DAYS, SubjectHistory
 from chalicelib.domain.rules import WindowBet, window_bet_of
 from chalicelib.domain.subjects import SubjectRef
 from chalicelib.ports import BetStore, RiskScorer, StoredBet, SubjectStore
@@ -81,7 +81,7 @@ class BetRecorder:
             return self._replay(existing, fp)
         subjects = [SubjectRef.customer(body.customer_id)] if body.customer_id else []
         past = self._past(subjects[0], body) if subjects else []
-        history = hist.summarise(past, body.placed_at) if subjects else History()
+        history = SubjectHistory.of([b.past for b in past if b.past is not None], body.placed_at)
         bet = self.build(body, bet_id, source, history)
         if not self.bets.record(bet, fp, subjects):
             # A concurrent retry won the race: answer as a replay.
@@ -109,10 +109,11 @@ class BetRecorder:
             logger.exception("bet-path rules failed", extra={"bet_id": bet.bet_id})
 
     def _past(self, subject: SubjectRef, body: BetIn) -> list[WindowBet]:
+        # One Query: the scorer's history and the bet-path rules' window alike.
         end = body.placed_at
-        return self.subjects.bets_between(subject, end - timedelta(days=hist.HISTORY_DAYS), end)
+        return self.subjects.bets_between(subject, end - timedelta(days=HISTORY_DAYS), end)
 
-    def build(self, body: BetIn, bet_id: str, source: str, history: History) -> Bet:
+    def build(self, body: BetIn, bet_id: str, source: str, history: SubjectHistory) -> Bet:
         return Bet(
             bet_id=bet_id,
             customer_id=body.customer_id,

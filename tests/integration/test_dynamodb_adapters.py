@@ -256,3 +256,51 @@ def test_writer_admin_tags_copies_and_moves_idempotently(adapters: wiring.Adapte
     assert w.save_job(job, None) and not w.save_job(job, None)
     assert w.save_job(job.model_copy(update={"moved": 1}), 0) and not w.save_job(job, 0)
     assert w.job("job-1").moved == 1 and w.embedding("B-3") == pytest.approx([1.0, 0, 0, 0])  # type: ignore[union-attr]
+
+
+def test_no_skew_between_training_and_the_stored_history(adapters: wiring.Adapters) -> None:
+    """The history the bet path reads back from DynamoDB gives the same feature vector as the one
+    training builds from the same bets."""
+    import numpy as np
+
+    from chalicelib.domain.risk_history import SubjectHistory
+    from chalicelib.risk.features import past_bet, vectorize
+
+    class Capture:
+        def __init__(self) -> None:
+            self.histories: list[SubjectHistory] = []
+
+        def assess(self, bet: BetIn, history: SubjectHistory) -> Any:
+            from chalicelib.adapters.memory import FixedScorer
+
+            self.histories.append(history)
+            return FixedScorer().assess(bet, history)
+
+        def ready(self) -> bool:
+            return True
+
+    scorer = Capture()
+    rec = BetRecorder(adapters.bets, adapters.subjects, scorer, "GBP")
+    bodies = [
+        BetIn.model_validate(
+            bet_body(
+                bet_id=f"SK-{i}",
+                stake=stake,
+                channel="online" if i % 2 else "retail",
+                shop_id=None if i % 2 else "S07",
+                device_id="dev-1" if i % 2 else None,
+                location={"lat": 51.5, "lon": -0.12} if i == 3 else None,
+                selections=[{"event": f"1{i}:30 Ascot", "market": "win", "selection": f"Horse {i}", "price": p}],
+                placed_at=(NOW - timedelta(hours=30 - i)).isoformat(),
+            )
+        )
+        for i, (stake, p) in enumerate(
+            [("5.00", "5/2"), ("7.50", "SP"), ("12.00", 1.5), ("3.00", "evs"), ("400.00", "9/1")]
+        )
+    ]
+    for b in bodies:
+        rec.record(b, "key:till")
+    served = scorer.histories[-1]
+    trained = SubjectHistory.of([past_bet(b) for b in bodies[:-1]], bodies[-1].placed_at)
+    assert len(served.bets) == 4
+    assert np.array_equal(vectorize(bodies[-1], served), vectorize(bodies[-1], trained))

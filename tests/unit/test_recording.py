@@ -70,10 +70,11 @@ def test_scorer_sees_the_customers_history_before_the_bet(parts: Any) -> None:
         rec.record(body(stake=stake, placed_at=(now - timedelta(hours=30 - i)).isoformat()), "k")
     rec.record(body(stake="40.00", placed_at=(now - timedelta(hours=1)).isoformat()), "k")
     _, history = scorer.seen[-1]
-    assert history.bets_30d == 3 and history.stake_30d_minor == 6000 and history.max_stake_30d_minor == 3000
-    assert history.bets_24h == 0 and history.seconds_since_last_bet == pytest.approx(27 * 3600, abs=5)
+    assert [b.stake_minor for b in history.bets] == [1000, 2000, 3000]  # oldest first, the bet itself not
+    assert history.bets[-1].legs[0].selection == "Desert Orchid" and history.bets[-1].legs[0].odds == 3.5
+    assert (now - timedelta(hours=1) - history.bets[-1].placed_at).total_seconds() == pytest.approx(27 * 3600, abs=5)
     rec.record(body(customer_id=None, placed_at=now.isoformat()), "k")
-    assert scorer.seen[-1][1].bets_30d == 0  # anonymous: no history
+    assert scorer.seen[-1][1].bets == []  # anonymous: no history
 
 
 def test_a_lost_race_answers_as_a_replay(parts: Any) -> None:

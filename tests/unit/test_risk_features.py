@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment, Selection
+from chalicelib.domain.risk_history import MAX_PAST_BETS, PastBet, StaffWhitelist, SubjectHistory
 from chalicelib.risk import explain, segments
 from chalicelib.risk.features import FEATURE_NAMES, INDEX, N_FEATURES, past_bet, summarise, vectorize
-from chalicelib.risk.history import MAX_PAST_BETS, PastBet, StaffWhitelist, SubjectHistory
 
 T0 = datetime(2025, 3, 1, 19, 30, tzinfo=UTC)
 

@@ -28,8 +28,8 @@ from decimal import Decimal
 import numpy as np
 
 from chalicelib.domain.bets import BET_SHAPES, BetIn, BetType, Channel
+from chalicelib.domain.risk_history import MAX_PAST_BETS, PastBet, SubjectHistory
 from chalicelib.risk.features import past_bet
-from chalicelib.risk.history import MAX_PAST_BETS, PastBet, SubjectHistory
 
 START = datetime(2025, 1, 6, tzinfo=UTC)  # a Monday
 DAYS = 42  # six weeks: the trainer trains on the first four and tests on the last two

@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from chalicelib.domain.bets import BET_SHAPES, BetIn, BetType, Channel
+from chalicelib.domain.risk_history import HISTORY_DAYS, MAX_PAST_BETS, PastBet, SubjectHistory
 from chalicelib.risk.features import past_bet
-from chalicelib.risk.history import HISTORY_DAYS, MAX_PAST_BETS, PastBet, SubjectHistory
 
 EPOCH = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday, a different period from simulator A
 WEEKS = 5

@@ -38,6 +38,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, roc_auc_score, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
+from chalicelib.domain.risk_history import SubjectHistory
 from chalicelib.risk import explain, scorer
 from chalicelib.risk.features import (
     FEATURE_NAMES,
@@ -49,7 +50,6 @@ from chalicelib.risk.features import (
     vectorize,
     within_history,
 )
-from chalicelib.risk.history import SubjectHistory
 from chalicelib.risk.segments import SegmentModel
 from training.risk import simulate as sim_a
 from training.risk import simulate_b as sim_b

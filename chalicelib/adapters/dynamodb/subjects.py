@@ -10,13 +10,14 @@ from typing import Any
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.client import Dynamo, put, update, values
 from chalicelib.domain.bets import Bet
+from chalicelib.domain.risk_history import PastBet
 from chalicelib.domain.rules import WindowBet, window_bet_of
 from chalicelib.domain.subjects import Profile, SubjectRef
 
 ACTIVITY_TTL = timedelta(days=2)
 WINDOW_FIELDS = (
     "bet_id, stake_minor, shop_id, placed_at, has_slip, customer_id, channel, odds, sel, "
-    "profit_minor, sp_compared, sp_beaten"
+    "profit_minor, sp_compared, sp_beaten, past"
 )
 
 
@@ -39,6 +40,8 @@ def bet_item(ref: SubjectRef, bet: Bet, history_days: int, has_slip: bool = Fals
         "odds": w.odds,
         "sel": list(w.selections),
         "has_slip": True if has_slip else None,
+        # What the risk model reads of each past bet, from the same one Query.
+        "past": PastBet.from_bet(bet.model_dump(mode="json")).to_item(),
         "expires_at": int((placed + timedelta(days=history_days)).timestamp()),
     }
 
@@ -96,6 +99,7 @@ def window_bet(i: dict[str, Any]) -> WindowBet:
         profit_minor=int(i["profit_minor"]) if i.get("profit_minor") is not None else None,
         sp_compared=int(i.get("sp_compared") or 0),
         sp_beaten=int(i.get("sp_beaten") or 0),
+        past=PastBet.model_validate(i["past"]) if i.get("past") else None,
     )
 
 
