@@ -56,14 +56,12 @@ def _features_task(task: tuple[str, str, str, int, int]) -> np.ndarray | None:
         return None
 
 
-def build_dataset(seed: int, fonts: dict[str, Path], workers: int) -> tuple[np.ndarray, list[str]]:
-    """Features and ``kind:writer`` labels of every synthetic slip (cached)."""
-    tasks = [("font", n, str(p), seed, s) for n, p in fonts.items() for s in range(SLIPS_PER_FONT)]
-    tasks += [
-        ("slipgen", str(w), "", seed, s) for w in [*SLIPGEN_TRAIN, *SLIPGEN_HELDOUT] for s in range(SLIPS_PER_SLIPGEN)
-    ]
+SLIPGEN_VERSION = "v2"  # bump when local.slipgen draws differently (the cache key cannot see it)
+
+
+def _cached(name: str, tasks: list[tuple[str, str, str, int, int]], workers: int) -> tuple[np.ndarray, list[str]]:
     key = hashlib.sha1(json.dumps([t[:2] + t[3:] for t in tasks]).encode()).hexdigest()[:12]
-    cache = CACHE / f"features-{key}.npz"
+    cache = CACHE / f"features-{name}-{key}.npz"
     if cache.exists():
         d = np.load(cache)
         return d["X"], [str(x) for x in d["y"]]
@@ -75,10 +73,27 @@ def build_dataset(seed: int, fonts: dict[str, Path], workers: int) -> tuple[np.n
         if f is not None:
             X.append(f)
             y.append(f"{t[0]}:{t[1]}")
-    print(f"features: {len(X)}/{len(tasks)} slips in {time.time() - t0:.0f}s")
+    print(f"{name} features: {len(X)}/{len(tasks)} slips in {time.time() - t0:.0f}s")
     CACHE.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(cache, X=np.asarray(X, np.float32), y=np.asarray(y))
-    return np.asarray(X, np.float32), y
+    np.savez_compressed(cache, X=np.asarray(X, np.float32).reshape(-1, _n_features()), y=np.asarray(y))
+    return np.asarray(X, np.float32).reshape(-1, _n_features()), y
+
+
+def _n_features() -> int:
+    from functions.slip_scoring.features import N_FEATURES
+
+    return N_FEATURES
+
+
+def build_dataset(seed: int, fonts: dict[str, Path], workers: int) -> tuple[np.ndarray, list[str]]:
+    """Features and ``kind:writer`` labels of every synthetic slip (cached per kind)."""
+    font_tasks = [("font", n, str(p), seed, s) for n, p in fonts.items() for s in range(SLIPS_PER_FONT)]
+    sg_tasks = [
+        ("slipgen", str(w), "", seed, s) for w in [*SLIPGEN_TRAIN, *SLIPGEN_HELDOUT] for s in range(SLIPS_PER_SLIPGEN)
+    ]
+    xf, yf = _cached("font", font_tasks, workers)
+    xg, yg = _cached(f"slipgen-{SLIPGEN_VERSION}", sg_tasks, workers)
+    return np.vstack([xf, xg]), [*yf, *yg]
 
 
 def slip_files(path: Path) -> list[Path]:
