@@ -57,6 +57,7 @@ class SearchResult:
     scores: np.ndarray  # average-linkage similarity to each writer's mean, best first
     anchor_scores: np.ndarray  # the same against each writer's anchor
     n: np.ndarray  # slips per writer
+    total_writers: int  # writers in the gallery (how many comparisons the best won)
     total_n: int  # slips in the gallery
     total_ns: float  # sum over writers of n * score
     total_ns2: float  # sum over writers of n * score**2
@@ -174,7 +175,7 @@ class WriterIndex:
         count = len(self._ids)
         if count == 0:
             empty = np.zeros(0, np.float64)
-            return [SearchResult((), empty, empty, np.zeros(0, np.int32), 0, 0.0, 0.0)] * len(q)
+            return [SearchResult((), empty, empty, np.zeros(0, np.int32), 0, 0, 0.0, 0.0)] * len(q)
         sims = q @ self._mean[:count].T  # (B, W): the one big product
         kk = min(int(k), count)
         top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk < count else np.tile(np.arange(count), (len(q), 1))
@@ -191,6 +192,7 @@ class WriterIndex:
                     scores=sims[b, rows].astype(np.float64),
                     anchor_scores=(self._anchor[rows] @ q[b]).astype(np.float64),
                     n=self._n[rows].copy(),
+                    total_writers=count,
                     total_n=total_n,
                     total_ns=float(total_ns[b]),
                     total_ns2=float(total_ns2[b]),
@@ -220,8 +222,11 @@ class WriterIndex:
             if str(z["magic"]) != _MAGIC:
                 raise ValueError("not a writer index snapshot")
             mean = z["mean"]
-            idx = cls(int(mean.shape[1]) if mean.ndim == 2 else 0, capacity=max(1024, 2 * len(mean)))
-            for wid, m, a, n, v in zip(z["ids"], mean, z["anchor"], z["n"], z["version"], strict=True):
-                idx.upsert(str(wid), m, a, int(n), int(v))
+            count = len(mean)
+            idx = cls(int(mean.shape[1]), capacity=max(1024, 2 * count))
+            idx._mean[:count], idx._anchor[:count] = mean, z["anchor"]
+            idx._n[:count], idx._version[:count] = z["n"], z["version"]
+            idx._ids = [str(w) for w in z["ids"]]
+            idx._row = {w: i for i, w in enumerate(idx._ids)}
             idx.seq = int(z["seq"])
         return idx

@@ -16,7 +16,11 @@ so they are normalised by the impostor statistics of the slip against the *rest 
 decision stricter than the prior, never more lenient: an empty or tiny gallery decides as
 training did, a gallery of near-duplicates raises the bar.
 
-    z = (score - mu) / sd        margin = (best - second best) / sd
+    z = (score - mu) / sd - penalty(W)        margin = (best - second best) / sd
+
+``penalty(W)`` is 0 for galleries up to ``calibrated_writers`` writers (the size the settings were
+measured at) and then grows like the expected best of W impostors: with 100k writers the best
+impostor is ~4.3 sd above the mean, not ~1.8, and a fixed z would merge strangers.
 
 Decision (:func:`decide`): **join** when ``z``, the anchor's ``z``, the margin and the raw score
 all clear their join settings (stricter for a writer of one slip); **candidate** when ``z``
@@ -56,6 +60,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,6 +87,8 @@ class LinkSettings:
     prior_slips: float = 30.0  # the prior counts as this many gallery slips
     within_sd: float = 0.15  # spread of a writer's slips around its mean (writer means hide it)
     strict_prior: bool = False  # True: the gallery may only raise the bar, never lower it
+    calibrated_writers: int = 20  # galleries up to this size decide as calibrated; larger ones
+    # need more, by the growth of the expected best impostor score (max of W draws) beyond it
     max_anchor: int = 6  # slips that found a writer (frozen anchor, stored as exemplars)
     top_k: int = 5
     max_candidates: int = 3
@@ -204,13 +211,36 @@ def impostor_stats(result: SearchResult, exclude: Sequence[int], s: LinkSettings
     return mu, sd
 
 
+@lru_cache(maxsize=4096)
+def _expected_max(writers: int) -> float:
+    """Median of the largest of ``writers`` standard normal draws: how far the best of that many
+    impostors lies above their mean, in sd (0 for one writer, ~1.8 for 20, ~4.3 for 100k)."""
+    if writers <= 1:
+        return 0.0
+    p = 0.5 ** (1.0 / writers)
+    lo, hi = 0.0, 10.0
+    for _ in range(60):  # bisection on the normal CDF (no scipy in the Chalice app)
+        mid = (lo + hi) / 2
+        if 0.5 * (1 + math.erf(mid / math.sqrt(2))) < p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def size_penalty(writers: int, s: LinkSettings) -> float:
+    """Extra z a decision needs in a gallery of ``writers`` writers (0 up to the calibrated size)."""
+    return max(0.0, _expected_max(writers) - _expected_max(s.calibrated_writers))
+
+
 def decide_from(result: SearchResult, s: LinkSettings) -> LinkDecision:
     """The decision for one slip from its search result (see the module docstring)."""
     if not result.writer_ids:
         return LinkDecision("new", None, float("-inf"), float("nan"), "new writer: the gallery is empty")
     mu, sd = impostor_stats(result, [0], s)
-    z = (result.scores - mu) / sd
-    za = float((result.anchor_scores[0] - mu) / sd)
+    # Reported scores include the gallery-size penalty, so thresholds stay comparable.
+    z = (result.scores - mu) / sd - size_penalty(result.total_writers, s)
+    za = float((result.anchor_scores[0] - mu) / sd - size_penalty(result.total_writers, s))
     best, sim, n_best = result.writer_ids[0], float(result.scores[0]), int(result.n[0])
     z0 = float(z[0])
     margin = float((result.scores[0] - result.scores[1]) / sd) if len(result.scores) > 1 else float("inf")
@@ -258,7 +288,7 @@ def merge_check(state: WriterState, index: WriterIndex, settings: LinkSettings) 
         return None
     mu, sd = impostor_stats(res, [b, *self_pos], s)
     sim = float(res.scores[b])
-    z = (sim - mu) / sd
+    z = (sim - mu) / sd - size_penalty(res.total_writers, s)
     if z < s.merge_z:
         return None
     kept, absorbed = (state.writer_id, other) if state.n >= n_other else (other, state.writer_id)
