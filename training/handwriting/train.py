@@ -55,7 +55,7 @@ SHIPPED = LinkSettings(
     auto_merge=True,
     prior_mean=0.45,
     prior_sd=0.275,
-    prior_slips=30.0,
+    prior_slips=15.0,
     within_sd=0.15,
 )
 
