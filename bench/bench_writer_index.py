@@ -12,6 +12,7 @@ applied the store's delta log their indexes equal the store: no lost update.
 
 from __future__ import annotations
 
+# ruff: noqa: E402  (the thread limits must be set before numpy is imported)
 import os
 
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -86,7 +87,8 @@ def link_one(
 def _state_of(idx: WriterIndex, writer_id: str) -> wl.WriterState:
     row = idx.row(writer_id)
     m = np.asarray(row.mean, np.float64)
-    return wl.WriterState(writer_id, m, np.asarray(row.anchor, np.float64), row.n, min(row.n, 6), m[None, :], row.version)
+    anchor = np.asarray(row.anchor, np.float64)
+    return wl.WriterState(writer_id, m, anchor, row.n, min(row.n, 6), m[None, :], row.version)
 
 
 def main() -> None:
@@ -116,10 +118,10 @@ def main() -> None:
     batch = []
     for i in range(args.batch):
         if i % 2 == 0:
-            base = np.asarray(idx.row(ids[int(rng.integers(len(ids)))]).mean, np.float64)
+            centre = np.asarray(idx.row(ids[int(rng.integers(len(ids)))]).mean, np.float64)
         else:
-            base = rng.normal(size=args.dim)
-        v = base / np.linalg.norm(base) + rng.normal(0, 0.05, args.dim)
+            centre = rng.normal(size=args.dim)
+        v = centre / np.linalg.norm(centre) + rng.normal(0, 0.05, args.dim)
         batch.append(v / np.linalg.norm(v))
     versions = dict.fromkeys(ids, 1)
     times = []

@@ -228,8 +228,8 @@ def _skeleton(mask: np.ndarray) -> np.ndarray:
     k = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
     skel = np.zeros_like(img)
     while img.any():
-        eroded = cv2.erode(img, k)
-        skel |= img & (1 - cv2.dilate(eroded, k))
+        eroded = np.asarray(cv2.erode(img, k), np.uint8)
+        skel |= img & (1 - np.asarray(cv2.dilate(eroded, k), np.uint8))
         img = eroded
     return skel
 
@@ -249,9 +249,8 @@ def _pen_strokes(mask: np.ndarray, st: HersheyStyle, rng: np.random.Generator) -
     xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     bent = cv2.remap(skel, xx + gain * field[0], yy + gain * field[1], cv2.INTER_LINEAR)
     lines = (bent > 0.2).astype(np.uint8)
-    pen = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (st.pen, st.pen)) if st.pen > 1 else None
-    if pen is not None:
-        lines = cv2.dilate(lines, pen)
+    if st.pen > 1:
+        lines = np.asarray(cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (st.pen, st.pen))), np.uint8)
     out = cv2.GaussianBlur(lines.astype(np.float32) * 255.0, (0, 0), 0.6)
     return np.clip(out, 0, 255).astype(np.uint8)
 

@@ -108,13 +108,18 @@ class WriterIndex:
             new[: len(old)] = old
             setattr(self, name, new)
         for name, dt in (("_n", np.int32), ("_version", np.int64)):
-            old = getattr(self, name)
-            new = np.zeros(cap, dt)
-            new[: len(old)] = old
-            setattr(self, name, new)
+            old_1d = getattr(self, name)
+            new_1d = np.zeros(cap, dt)
+            new_1d[: len(old_1d)] = old_1d
+            setattr(self, name, new_1d)
 
     def upsert(
-        self, writer_id: str, mean: Sequence[float] | np.ndarray, anchor: Sequence[float] | np.ndarray, n: int, version: int
+        self,
+        writer_id: str,
+        mean: Sequence[float] | np.ndarray,
+        anchor: Sequence[float] | np.ndarray,
+        n: int,
+        version: int,
     ) -> bool:
         """Set a writer's row if ``version`` is newer than the one held; True when applied.
         ``n == 0`` is a removal (the writer was merged into another)."""

@@ -71,6 +71,8 @@ from chalicelib.domain.writer_index import SearchResult, WriterDelta, WriterInde
 SETTINGS_PATH = Path(__file__).resolve().parents[1] / "models" / "writer_linking.json"
 
 Action = Literal["join", "candidate", "new"]
+Vector = Sequence[float] | np.ndarray
+Vectors = Sequence[Vector] | np.ndarray
 
 
 @dataclass(frozen=True)
@@ -323,7 +325,7 @@ class Recheck:
     outliers: tuple[int, ...] = field(default=())  # indices of suspect slips
 
 
-def recheck(embeddings: Sequence[Sequence[float]] | np.ndarray, settings: LinkSettings) -> Recheck:
+def recheck(embeddings: Vectors, settings: LinkSettings) -> Recheck:
     """Average linkage of each slip of one writer to its other slips, against the prior."""
     e = np.stack([unit(v) for v in embeddings]) if len(embeddings) else np.zeros((0, 1))
     m = len(e)
@@ -343,7 +345,7 @@ def merge_score(a: WriterState, b: WriterState, settings: LinkSettings) -> float
 
 
 def link_batch(
-    embeddings: Sequence[Sequence[float]] | np.ndarray,
+    embeddings: Vectors,
     index: WriterIndex,
     new_id: Callable[[], str],
     settings: LinkSettings,

@@ -76,12 +76,13 @@ def cross_validate(
         emb = fit_embedding(xr[tr], xs, DIM)
         e = emb.transform(xr[~tr])
         mu, sd = _pair_stats(e)
-        m = {**retrieval_metrics(e, yr[~tr]), **linking_metrics(e, yr[~tr], settings, ORDERS, seed)}
+        held = yr[~tr].tolist()
+        m: dict[str, Any] = {**retrieval_metrics(e, held), **linking_metrics(e, held, settings, ORDERS, seed)}
         m["heldout_pair_mean"], m["heldout_pair_sd"] = round(mu, 4), round(sd, 4)
         folds.append({"held_out": sorted(set(yr[~tr].tolist())), **m})
         print(f"  held out {folds[-1]['held_out']}: " + ", ".join(f"{k} {m[k]}" for k in (
             "top1", "mAP", "pairwise_precision", "pairwise_recall", "adjusted_rand", "writers_found", "candidates")))  # fmt: skip
-    numeric = [{k: v for k, v in f.items() if k != "held_out"} for f in folds]
+    numeric = [{k: float(v) for k, v in f.items() if k != "held_out"} for f in folds]
     return {"splits": len(folds), "summary": summarise(numeric), "folds": folds}
 
 
@@ -98,8 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.time()
     fonts = fetch_fonts()
     train_fonts, test_fonts = font_split(sorted(fonts), args.seed)
-    xs_all, ys_all = build_dataset(args.seed, fonts, args.workers)
-    ys_all = np.asarray(ys_all)
+    xs_all, ys_list = build_dataset(args.seed, fonts, args.workers)
+    ys_all = np.asarray(ys_list)
     synth_train = np.isin(ys_all, [f"font:{n}" for n in train_fonts] + [f"slipgen:{s}" for s in SLIPGEN_TRAIN])
     xs = xs_all[synth_train]
     xr, yr = real_features(args.real)
@@ -142,8 +143,8 @@ def main(argv: list[str] | None = None) -> None:
         synthetic[name] = {
             "n_slips": int(m.sum()),
             "n_writers": len(labels),
-            **retrieval_metrics(e, ys_all[m]),
-            **linking_metrics(e, ys_all[m], settings, ORDERS, args.seed),
+            **retrieval_metrics(e, ys_all[m].tolist()),
+            **linking_metrics(e, ys_all[m].tolist(), settings, ORDERS, args.seed),
         }
         print(f"synthetic {name}: {synthetic[name]}")
 
