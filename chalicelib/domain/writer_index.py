@@ -16,6 +16,14 @@ container* and brought up to date by small deltas:
 * :meth:`WriterIndex.to_bytes` / :meth:`WriterIndex.from_bytes` give a snapshot (e.g. an S3
   object named by its ``seq``) that a cold container loads, then applies deltas after ``seq``.
 
+Suggested storage (the lead's adapter): one item per writer under its own partition key
+(``pk = WRITER#<id>``: no hot key) holding the :class:`~chalicelib.domain.writer_linking.WriterState`
+item and ``version``; every accepted write also puts a delta item in a small log partitioned by
+time bucket and shard (``pk = WDELTA#<yyyymmddhh>#<shard>``, ``sk = <seq or timestamp#writer>``)
+with a TTL; a snapshot object in S3 is rewritten now and then with its ``seq``. A container
+loads the snapshot once, then per batch queries the delta buckets since its ``seq`` (a few items),
+so a batch reads kilobytes, not every centroid.
+
 No lost update: the *store* decides (a conditional write on the writer's ``version``: create with
 ``attribute_not_exists``, update with ``version = :expected``); the index only mirrors accepted
 writes. A container that loses the race re-reads that one writer (``upsert`` of the stored row)
