@@ -9,12 +9,16 @@ Embeddings are L2-normalised. A writer keeps ``mean``, the average of its slips'
 ``e @ mean`` is the *average-linkage* similarity of slip ``e`` to all of the writer's slips
 (one dot product, however many slips), and ``anchor``, the same over its first
 ``max_anchor`` slips, frozen afterwards: a join needs both, so a chain of borderline slips cannot
-drag a writer onto another person. Raw similarities do not transfer between writer populations,
-so they are normalised by the impostor statistics of the slip against the *rest of the gallery*
-(every writer but the best), shrunk towards a prior measured in training (``prior_mean``,
-``prior_sd``, weight ``prior_weight`` writers). With ``strict_prior`` the gallery can only make a
-decision stricter than the prior, never more lenient: an empty or tiny gallery decides as
-training did, a gallery of near-duplicates raises the bar.
+drag a writer onto another person.
+
+Raw similarities do not transfer between writer populations (a population the embedding was
+not fitted on sits off-centre and all its slips look alike), so they are normalised by the
+impostor statistics of the slip against the *rest of the gallery* (the slips of every writer but
+the best, from slip-weighted totals of the index, plus ``within_sd`` for the spread of slips
+around their writer's mean), shrunk towards a pessimistic prior for an unseen population
+(``prior_mean``, ``prior_sd``, worth ``prior_slips`` slips): an empty or tiny gallery decides as
+strictly as that prior; a grown gallery decides by its own statistics. (``strict_prior`` lets the
+gallery only raise the bar; measured too costly in recall, off by default.)
 
     z = (score - mu) / sd - penalty(W)        margin = (best - second best) / sd
 
@@ -22,10 +26,17 @@ training did, a gallery of near-duplicates raises the bar.
 measured at) and then grows like the expected best of W impostors: with 100k writers the best
 impostor is ~4.3 sd above the mean, not ~1.8, and a fixed z would merge strangers.
 
-Decision (:func:`decide`): **join** when ``z``, the anchor's ``z``, the margin and the raw score
-all clear their join settings (stricter for a writer of one slip); **candidate** when ``z``
-clears ``candidate_z`` (the slip becomes a writer of its own and the candidate link waits for
-staff: never a silent merge); otherwise **new**.
+Decision (:func:`decide`): **join** when ``z``, the anchor's ``z`` and the margin clear their
+join settings; **candidate** when ``z`` clears ``candidate_z`` (the slip founds a writer of its
+own and the candidate link waits for staff: never a silent merge); otherwise **new**. Every
+decision carries its score, similarity and a reason naming the numbers that decided it.
+
+Re-check (:func:`merge_check`, after each change of a writer): a writer of at least
+``merge_min_slips`` slips that matches another such writer over *all* pairs of their slips
+(``a.mean @ b.mean``, normalised the same way) at ``merge_z`` is the same person: ``merged(kept,
+absorbed)`` gives the kept writer's new state (its anchor stays its own); the absorbed writer's
+slips move to it (or alias it) and its index row is removed (a tombstone delta, ``n = 0``).
+With ``auto_merge`` false a merge is only proposed.
 
 API (plain lists in and out, so DynamoDB items work directly)
 -------------------------------------------------------------
@@ -49,9 +60,18 @@ API (plain lists in and out, so DynamoDB items work directly)
     ``outliers`` (suggest detaching them for review).
 ``merge_score(a, b, settings) -> float``
     average-linkage similarity of two writers (``a.mean @ b.mean``), for "same person?" reviews.
-``link_batch(embeddings, index, new_id, settings, states) -> list[(writer_id, LinkDecision)]``
-    sequential linking of a batch (the evaluation's path; the runtime calls ``decide`` and
-    ``add_slip`` per slip inside its transaction).
+``merge_check(state, index, settings) -> MergeDecision | None`` and ``merged(kept, absorbed,
+settings) -> WriterState``
+    the re-check above; ``MergeDecision(kept, absorbed, score, similarity, reason)``.
+``link_batch(embeddings, index, new_id, settings, states, merges) -> list[(writer_id, LinkDecision)]``
+    sequential linking of a batch, merges included (the evaluation's path; the runtime calls
+    ``decide``, ``add_slip``/``new_writer`` and ``merge_check`` per slip inside its transaction);
+    ``resolve(writer_id, merges)`` follows merges.
+
+Candidate links, for the API: store per slip ``{writer_id: its own new writer, candidate_of:
+decision.writer_id, score: decision.score, reason: decision.reason, candidates: [[id, z], ...],
+status: "pending"}``; *confirm* moves the slip to the candidate writer (``add_slip`` there,
+remove it from its own one-slip writer); *reject* records the pair so it is not proposed again.
 """
 
 from __future__ import annotations
