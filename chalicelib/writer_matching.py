@@ -49,7 +49,9 @@ def _settings(threshold: float | None) -> wl.LinkSettings:
 
 
 def decide(embedding: np.ndarray, writers: list[WriterCentroid], threshold: float | None = None) -> wl.LinkDecision:
-    return wl.decide(embedding, _states(writers), _settings(threshold))
+    # Centroids of another model (another dimension) say nothing about this embedding: skipped.
+    dim = len(np.ravel(embedding))
+    return wl.decide(embedding, _states([w for w in writers if len(w.centroid) == dim]), _settings(threshold))
 
 
 def match(

@@ -63,3 +63,9 @@ def test_batch_links_two_people_and_keeps_them_apart() -> None:
 def test_zero_embedding_is_refused() -> None:
     with pytest.raises(ValueError):
         wm.match(np.zeros(3), [wm.WriterCentroid("a", np.array([1.0, 0.0, 0.0]), 1)])
+
+
+def test_centroids_of_another_model_are_ignored() -> None:
+    a = _people(1)[0]
+    old = wm.WriterCentroid("old", np.ones(7) / np.sqrt(7), 5)
+    assert wm.match(a, [old])[0] is None
