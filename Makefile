@@ -52,17 +52,20 @@ train: train-risk train-handwriting
 train-risk: venv
 	$(PY) -m training.risk.train --out chalicelib/models --seed 7
 
+# Needs the real slips (SLIPS, read only) and npm for the fonts; writes the model and settings.
 train-handwriting: venv
-	$(PY) -m training.handwriting.train --seed 7
+	$(PY) -m training.handwriting.train --seed 7 --real $(SLIPS)
 
-# Sanity check of writer linking on real slips (path to a folder of writerN/ subfolders).
+# Writer linking on any folder of writer sub-folders, through the runtime path (embed + link).
 SLIPS ?= ../shared/data/betfred-slips
 evaluate-slips: venv
 	$(PY) -m training.handwriting.evaluate --path $(SLIPS)
 
+# Slip timing on real scans when SLIPS exists (else generated slips only); 100k-writer matching.
 bench: venv
 	$(PY) bench/bench_risk.py
-	$(PY) bench/bench_slip.py
+	$(PY) bench/bench_slip.py $(if $(wildcard $(SLIPS)),--path $(SLIPS))
+	$(PY) bench/bench_writer_index.py
 
 localstack-venv: venv
 	$(PY) -m local.localstack install

@@ -1,25 +1,25 @@
-"""Open-set writer matching on handwriting embeddings (numpy only; runs in the Chalice app).
+"""Compatibility layer over ``chalicelib.domain.writer_linking`` for the current clustering
+consumer (which stores one centroid and a count per writer). New code uses writer_linking.
 
-Embeddings are L2-normalised vectors from the slip-scoring function; similarity is the
-cosine (dot product).  A writer is represented by the re-normalised running mean of the
-embeddings of their slips.  ``THRESHOLD`` was chosen on held-out *validation* writers by
-``training/handwriting/train.py`` and is stored in ``chalicelib/models/writer_matching.json``.
+``WriterCentroid.centroid`` is the *average* of the writer's unit embeddings (not re-normalised),
+so the dot product with a slip is its average-linkage similarity. ``match`` joins only on a
+"join" decision; a candidate becomes a new writer here (precision first) until candidate links
+are stored.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-_CONFIG_PATH = Path(__file__).resolve().parent / "models" / "writer_matching.json"
-CONFIG: dict[str, object] = json.loads(_CONFIG_PATH.read_text())
-THRESHOLD: float = float(CONFIG["threshold"])  # type: ignore[arg-type]
-MODEL_VERSION: str = str(CONFIG.get("model_version", ""))
-DIM: int = int(CONFIG.get("dim", 0))  # type: ignore[call-overload]
+from chalicelib.domain import writer_linking as wl
+
+SETTINGS = wl.LinkSettings.load()
+THRESHOLD: float = SETTINGS.join_z  # the normalised score a join needs
+MODEL_VERSION: str = SETTINGS.model_version
+DIM: int = SETTINGS.dim
 
 
 @dataclass
@@ -29,54 +29,62 @@ class WriterCentroid:
     n: int
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    v = np.asarray(v, np.float64).ravel()
-    norm = float(np.linalg.norm(v))
-    if norm == 0.0 or not np.isfinite(norm):
-        raise ValueError("embedding has zero or non-finite norm")
-    return v / norm
+def _states(writers: list[WriterCentroid]) -> list[wl.WriterState]:
+    return [
+        wl.WriterState(
+            w.writer_id,
+            np.asarray(w.centroid, np.float64),
+            np.asarray(w.centroid, np.float64),
+            max(int(w.n), 1),
+            min(max(int(w.n), 1), SETTINGS.max_anchor),
+            np.zeros((0, len(w.centroid))),
+            max(int(w.n), 1),
+        )
+        for w in writers
+    ]
+
+
+def _settings(threshold: float | None) -> wl.LinkSettings:
+    return SETTINGS if threshold is None else replace(SETTINGS, join_z=threshold)
+
+
+def decide(embedding: np.ndarray, writers: list[WriterCentroid], threshold: float | None = None) -> wl.LinkDecision:
+    # Centroids of another model (another dimension) say nothing about this embedding: skipped.
+    dim = len(np.ravel(embedding))
+    return wl.decide(embedding, _states([w for w in writers if len(w.centroid) == dim]), _settings(threshold))
 
 
 def match(
-    embedding: np.ndarray, writers: list[WriterCentroid], threshold: float = THRESHOLD
+    embedding: np.ndarray, writers: list[WriterCentroid], threshold: float | None = None
 ) -> tuple[str | None, float]:
-    """Best writer id if its cosine similarity >= threshold else None, and the best similarity."""
-    if not writers:
-        return None, float("-inf")
-    e = _unit(embedding)
-    sims = np.stack([_unit(w.centroid) for w in writers]) @ e
-    i = int(np.argmax(sims))
-    best = float(sims[i])
-    return (writers[i].writer_id if best >= threshold else None), best
+    """The writer to join (None: a new writer) and the best normalised score."""
+    d = decide(embedding, writers, threshold)
+    return (d.writer_id if d.action == "join" else None), d.score
 
 
 def updated_centroid(c: WriterCentroid, embedding: np.ndarray) -> np.ndarray:
-    """Running mean of the writer's (unit) embeddings including ``embedding``, re-normalised."""
-    mean = (_unit(c.centroid) * c.n + _unit(embedding)) / (c.n + 1)
-    return _unit(mean)
+    """Average of the writer's unit embeddings including ``embedding``."""
+    return (np.asarray(c.centroid, np.float64) * c.n + wl.unit(embedding)) / (c.n + 1)
 
 
 def assign_batch(
     embeddings: list[np.ndarray],
     writers: list[WriterCentroid],
     new_id: Callable[[], str],
-    threshold: float = THRESHOLD,
+    threshold: float | None = None,
 ) -> list[tuple[str, bool, float]]:
-    """Sequential open-set assignment: (writer_id, is_new, similarity) per embedding.
-
-    Matched writers get their centroid updated in place; unmatched slips create a new
-    writer appended to ``writers`` (so later slips in the same batch can join it).
-    """
+    """Sequential open-set assignment: (writer_id, is_new, score) per embedding; ``writers`` is
+    updated in place (joined centroids, new writers appended)."""
     out: list[tuple[str, bool, float]] = []
     for emb in embeddings:
-        wid, sim = match(emb, writers, threshold)
+        wid, score = match(emb, writers, threshold)
         if wid is None:
-            wc = WriterCentroid(writer_id=new_id(), centroid=_unit(emb), n=1)
+            wc = WriterCentroid(writer_id=new_id(), centroid=wl.unit(emb), n=1)
             writers.append(wc)
-            out.append((wc.writer_id, True, sim))
+            out.append((wc.writer_id, True, score))
             continue
         wc = next(w for w in writers if w.writer_id == wid)
         wc.centroid = updated_centroid(wc, emb)
         wc.n += 1
-        out.append((wid, False, sim))
+        out.append((wid, False, score))
     return out

@@ -197,6 +197,9 @@ class HersheyStyle:
     ink: int  # ink grey level
     line_gap: float  # line pitch, multiples of the font height
     left: float  # left margin inside the writing area (fraction)
+    pen: int = 2  # pen width (px): the glyphs are reduced to their skeleton and redrawn with it
+    wobble: float = 1.0  # amplitude (px) of the smooth hand tremor that bends the strokes
+    stretch: float = 1.0  # letter width / height habit
 
     @classmethod
     def from_seed(cls, writer_seed: int) -> HersheyStyle:
@@ -212,7 +215,44 @@ class HersheyStyle:
             ink=int(r.integers(10, 90)),
             line_gap=float(r.uniform(1.5, 2.6)),
             left=float(r.uniform(0.0, 0.35)),
+            # drawn after the fields above, so those stay what they were for every seed
+            pen=int(r.integers(1, 4)),
+            wobble=float(r.uniform(0.3, 2.0)),
+            stretch=float(r.uniform(0.75, 1.3)),
         )
+
+
+def _skeleton(mask: np.ndarray) -> np.ndarray:
+    """Morphological skeleton (Lantuejoul) of a 0/255 mask: the centre lines of the glyphs."""
+    img = (mask > 127).astype(np.uint8)
+    k = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    skel = np.zeros_like(img)
+    while img.any():
+        eroded = np.asarray(cv2.erode(img, k), np.uint8)
+        skel |= img & (1 - np.asarray(cv2.dilate(eroded, k), np.uint8))
+        img = eroded
+    return skel
+
+
+def _pen_strokes(mask: np.ndarray, st: HersheyStyle, rng: np.random.Generator) -> np.ndarray:
+    """The typeset glyphs turned into pen strokes: skeleton, bent by a smooth tremor, drawn with
+    the writer's pen (typeset fonts are far too even and too bold to pass for handwriting)."""
+    pad = 8
+    m = np.pad(mask, pad)
+    if st.stretch != 1.0:
+        m = cv2.resize(m, None, fx=st.stretch, fy=1.0, interpolation=cv2.INTER_LINEAR)
+    skel = _skeleton(m).astype(np.float32)
+    h, w = skel.shape
+    sigma = 9.0
+    field = [cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), sigma) for _ in range(2)]
+    gain = st.wobble * sigma * 2.5  # a blurred unit field has sd ~ 1 / (2 sqrt(pi) sigma)
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    bent = cv2.remap(skel, xx + gain * field[0], yy + gain * field[1], cv2.INTER_LINEAR)
+    lines = (bent > 0.2).astype(np.uint8)
+    if st.pen > 1:
+        lines = np.asarray(cv2.dilate(lines, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (st.pen, st.pen))), np.uint8)
+    out = cv2.GaussianBlur(lines.astype(np.float32) * 255.0, (0, 0), 0.6)
+    return np.clip(out, 0, 255).astype(np.uint8)
 
 
 def _draw_line(text: str, st: HersheyStyle, rng: np.random.Generator, scale: float) -> np.ndarray:
@@ -233,6 +273,7 @@ def _draw_line(text: str, st: HersheyStyle, rng: np.random.Generator, scale: flo
     shear = st.shear + float(rng.normal(0, 0.04))
     m = np.array([[1.0, -shear, shear * base], [0.0, 1.0, 0.0]], np.float32)
     layer = cv2.warpAffine(layer, m, (layer.shape[1], layer.shape[0]))  # type: ignore[assignment]
+    layer = _pen_strokes(layer, st, rng)
     ys, xs = np.nonzero(layer > 30)
     if len(ys) == 0:
         return layer[:1, :1]
