@@ -87,6 +87,14 @@ def writer_jobs(event: Any) -> dict[str, Any]:
         obs.flush()
 
 
+@app.schedule(Rate(schedule("compact-writer-index").rate_minutes, unit=Rate.MINUTES))
+def compact_writer_index(event: Any) -> dict[str, int]:
+    try:
+        return {"writers": wiring.container().writer_index.write_snapshot()}
+    finally:
+        obs.flush()
+
+
 @app.schedule(Rate(schedule("evaluate-rules").rate_minutes, unit=Rate.MINUTES))
 def evaluate_rules(event: Any) -> dict[str, int]:
     # The scheduled event's own time: a retried delivery evaluates the same instant.

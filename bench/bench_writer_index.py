@@ -161,8 +161,10 @@ def main() -> None:
     writes_before = len(shared.log)
     for i in range(50):  # both containers see slips of writer s00007 (conflicting updates) and new people
         for idx_c, cnt in ((a, ca), (b, cb)):
-            e = same_person / np.linalg.norm(same_person) + rng.normal(0, 0.02, args.dim) if i % 5 == 0 else rng.normal(
-                size=args.dim
+            e = (
+                same_person / np.linalg.norm(same_person) + rng.normal(0, 0.02, args.dim)
+                if i % 5 == 0
+                else rng.normal(size=args.dim)
             )
             link_one(e / np.linalg.norm(e), idx_c, shared, settings, cnt)
     for idx_c in (a, b):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib.domain import writer_linking as wl
 from chalicelib.domain.alerts import Alert, AlertStatus
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
@@ -85,24 +86,53 @@ class RuleStore(Protocol):
 
 @dataclass(frozen=True)
 class WriterState:
-    """A writer as open-set matching sees it (its centroid and how many slips made it), and the
-    customers staff tagged it to (its later bets count for them too)."""
+    """A writer as linking sees it (domain.writer_linking: mean, anchor, exemplars, n, version), and
+    the customers staff tagged it to (its later bets count for them too)."""
 
-    writer_id: str
-    centroid: list[float]
-    n: int
+    link: wl.WriterState
     tagged: tuple[str, ...] = ()
+
+    @property
+    def writer_id(self) -> str:
+        return self.link.writer_id
+
+    @property
+    def n(self) -> int:
+        return self.link.n
+
+    @property
+    def version(self) -> int:
+        return self.link.version
+
+    def n_anchor_slips_kept(self) -> bool:
+        """Whether the writer has its own founding slips (the anchor a merge keeps)."""
+        return self.link.n_anchor > 0
 
 
 @dataclass(frozen=True)
 class SlipAssignment:
-    """One slip joining a writer: the writer's new state and what the slip's bet counts towards."""
+    """One slip joining a writer: the writer's new state, why, and what the slip's bet counts towards."""
 
     message: ClusteringMessage
     bet: Bet
-    writer: WriterState  # the state after this slip joined (n counts it)
-    previous_n: int  # 0 for a new writer; the optimistic check on the centroid otherwise
+    writer: WriterState  # the state after this slip joined (n and version count it)
+    expected_version: int  # 0 for a new writer; the conditional write on the writer otherwise
     similarity: float
+    decision: wl.LinkDecision | None = None  # a candidate decision also records the candidate link
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A borderline match staff decide: slip `bet_id` founded `writer_id`, near `other`."""
+
+    writer_id: str
+    other: str
+    bet_id: str
+    score: float
+    reason: str
+    status: str  # pending, confirmed, rejected
+    at: str
+    decided_by: str | None = None
 
 
 class SlipStore(Protocol):
@@ -122,18 +152,33 @@ class SlipStore(Protocol):
 
 
 class WriterStore(Protocol):
-    def writers(self) -> list[WriterState]: ...
+    def writer(self, writer_id: str) -> WriterState | None: ...
+
+    def deltas_since(self, at: datetime) -> list[wl.WriterDelta]:
+        """Every accepted write of a writer row recorded at or after `at` (for cached indexes)."""
+        ...
 
     def assign(self, assignment: SlipAssignment, at: datetime) -> None:
-        """Atomically: the slip gets its writer (once), the writer's centroid moves (optimistic check),
-        the bet counts for the writer and the writer <-> customer link is made. Raises StaleWrite."""
+        """Atomically: the slip gets its writer (once), the writer's state moves (conditional on its
+        version), its delta is logged, the bet counts for the writer and its tagged customers, the
+        writer <-> customer link is made, a candidate link recorded. Raises StaleWrite."""
         ...
+
+    def candidates(self, writer_id: str) -> list[Candidate]: ...
+
+    def decide_candidate(self, writer_id: str, other: str, status: str, by: str, at: datetime) -> bool:
+        """Record staff's decision on both sides; False if there is no such pending candidate."""
+        ...
+
+    def rejected(self, a: str, b: str) -> bool:
+        """Staff said these two writers are different people (a rejected candidate, a split)."""
+        ...
+
+    def keep_apart(self, a: str, b: str, by: str, reason: str, at: datetime) -> None: ...
 
 
 class WriterAdmin(Protocol):
     """What staff decisions about writers need from the stores (each call idempotent)."""
-
-    def writer(self, writer_id: str) -> WriterState | None: ...
 
     def tag(self, writer_id: str, customer_id: str, by: str, at: datetime) -> bool:
         """Link (staff) writer and customer; False if already tagged."""
@@ -154,7 +199,7 @@ class WriterAdmin(Protocol):
         ...
 
     def set_writer(self, state: WriterState, at: datetime) -> None:
-        """Store a writer's centroid (after a merge or split)."""
+        """Store a writer's state (after a merge or split), with its delta."""
         ...
 
     def retire(self, writer_id: str, into: str, at: datetime) -> None:
@@ -172,6 +217,10 @@ class WriterAdmin(Protocol):
     def record_audit(self, subject: SubjectRef, event: AuditEvent) -> None: ...
 
     def audit(self, subject: SubjectRef) -> list[AuditEvent]: ...
+
+
+class Writers(WriterStore, WriterAdmin, Protocol):
+    """The writers' store serves linking and staff decisions alike."""
 
 
 class StaleWrite(Exception):
@@ -234,6 +283,12 @@ class FileStore(Protocol):
     ) -> dict[str, Any]: ...
 
     def read(self, bucket: str, key: str, max_bytes: int) -> bytes: ...
+
+    def read_optional(self, bucket: str, key: str) -> bytes | None:
+        """The whole object, or None if there is none."""
+        ...
+
+    def write(self, bucket: str, key: str, data: bytes) -> None: ...
 
 
 class MessageQueue(Protocol):

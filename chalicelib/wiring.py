@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import Settings, settings
+from chalicelib.domain import writer_linking as wl
 from chalicelib.domain.rules import Rule, default_rules
 from chalicelib.ports import (
     ActivityIndex,
@@ -27,8 +28,7 @@ from chalicelib.ports import (
     SecretSource,
     SlipStore,
     SubjectStore,
-    WriterAdmin,
-    WriterStore,
+    Writers,
 )
 from chalicelib.services.access import AccessService, TokenSettings
 from chalicelib.services.alerts import AlertCases
@@ -40,11 +40,8 @@ from chalicelib.services.profiles import ProfileReader
 from chalicelib.services.recording import BetRecorder
 from chalicelib.services.rules import RuleCatalogue
 from chalicelib.services.slips import SlipUploads, UploadLimits
+from chalicelib.services.writer_index import WriterIndexCache
 from chalicelib.services.writers import WriterDesk
-
-
-class WriterAdminStore(WriterStore, WriterAdmin, Protocol):
-    """The writers' store serves matching and staff decisions alike."""
 
 
 @dataclass
@@ -53,7 +50,7 @@ class Adapters:
     subjects: SubjectStore
     activity: ActivityIndex
     slips: SlipStore
-    writers: WriterAdminStore
+    writers: Writers
     alerts: AlertStore
     principals: PrincipalStore
     rules: RuleStore
@@ -79,11 +76,24 @@ class Container:
     backtests: Backtester
     access: AccessService
     health: HealthService
+    writer_index: WriterIndexCache
+    linking: wl.LinkSettings
 
     def clusterer(self) -> Clusterer:
-        """One per queue batch: it caches the writers it read for the batch."""
         a = self.adapters
-        return Clusterer(a.slips, a.bets, a.writers, self.monitor.clock, on_writer_bet=self.monitor.on_writer_bet)
+        return Clusterer(
+            a.slips,
+            a.bets,
+            a.writers,
+            self.writer_index,
+            self.linking,
+            self.monitor.clock,
+            on_writer_bet=self.monitor.on_writer_bet,
+            start_merge=self._auto_merge,
+        )
+
+    def _auto_merge(self, kept: str, absorbed: str, reason: str) -> object:
+        return self.writers.merge(kept, absorbed, "system:clustering", reason)
 
 
 def rules_for(cfg: Settings) -> list[Rule]:
@@ -93,6 +103,7 @@ def rules_for(cfg: Settings) -> list[Rule]:
 def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
     limits = UploadLimits(cfg.bucket("slips"), cfg.slip_min_bytes, cfg.slip_max_bytes, cfg.presign_expires_s)
     rules = RuleCatalogue(a.rules, rules_for(cfg), clock)
+    linking = wl.LinkSettings.load()
     monitor = Monitor(a.activity, a.subjects, a.alerts, a.notifier, rules, cfg.currency, clock)
     return Container(
         settings=cfg,
@@ -103,10 +114,12 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         rules=rules,
         monitor=monitor,
         alerts=AlertCases(a.alerts, clock),
-        writers=WriterDesk(a.writers, a.subjects, a.queue, clock),
+        writers=WriterDesk(a.writers, a.subjects, a.queue, linking, clock),
         backtests=Backtester(a.subjects, cfg.currency, clock),
         access=AccessService(a.principals, a.secret, TokenSettings(cfg.jwt_ttl_s, cfg.jwt_issuer), clock),
         health=HealthService(a.scorer, a.health),
+        writer_index=WriterIndexCache(a.writers, a.files, cfg.bucket("index"), linking.dim, clock),
+        linking=linking,
     )
 
 

@@ -165,6 +165,7 @@ def test_flow_on_localstack(
     for m in sms_like:
         assert m["Type"] == "Notification" and m["TopicArn"] == provisioned["BETWATCH_TOPIC_ALERTS"]
         assert m["MessageAttributes"]["severity"]["Value"] in ("high", "critical")
+
     # ...LocalStack's record of the SMS it sent, and the emails SNS handed to SES. LocalStack delivers
     # from a thread pool, and email goes through its SES provider (loaded lazily on first use), so
     # both arrive some time after the SQS copies: wait for them, with the log's tail on a timeout.

@@ -18,10 +18,12 @@ from chalicelib.domain.risk_history import PastBet, SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet, window_bet_of
 from chalicelib.domain.slips import FINAL, ClusteringMessage, SlipRecord, SlipStatus
 from chalicelib.domain.subjects import Profile, SubjectRef
+from chalicelib.domain.writer_index import WriterDelta
 from chalicelib.domain.writers import WriterJob
 from chalicelib.ports import (
     AlertQuery,
     ApiKeyRecord,
+    Candidate,
     SlipAssignment,
     StaleWrite,
     StoredBet,
@@ -196,19 +198,46 @@ class MemoryWriters:
     def __init__(self, slips: MemorySlips, subjects: MemorySubjects) -> None:
         self.slip_store, self.subjects = slips, subjects
         self.states: dict[str, WriterState] = {}
+        self.deltas: list[tuple[datetime, WriterDelta]] = []
+        self.cands: dict[tuple[str, str], Candidate] = {}
         self.tags: set[tuple[str, str]] = set()
         self.link_source: dict[tuple[SubjectRef, SubjectRef], str] = {}
         self.via: dict[tuple[str, str], str] = {}  # (customer, bet id) -> writer it was copied from
         self.slip_bets: dict[str, Bet] = {}  # bet id -> the bet its slip carries
+        self.slip_link: dict[str, Any] = {}  # bet id -> the linking decision
         self.jobs: dict[str, WriterJob] = {}
         self.audits: dict[SubjectRef, list[AuditEvent]] = defaultdict(list)
         self.retired: dict[str, str] = {}
 
-    def writers(self) -> list[WriterState]:
-        return list(self.states.values())
-
     def writer(self, writer_id: str) -> WriterState | None:
         return self.states.get(writer_id)
+
+    def deltas_since(self, at: datetime) -> list[WriterDelta]:
+        return [d for t, d in self.deltas if t >= at]
+
+    def _put_state(self, w: WriterState, at: datetime) -> None:
+        self.states[w.writer_id] = w
+        self.deltas.append((at, w.link.delta()))
+
+    def candidates(self, writer_id: str) -> list[Candidate]:
+        return [c for (a, _), c in sorted(self.cands.items()) if a == writer_id]
+
+    def decide_candidate(self, writer_id: str, other: str, status: str, by: str, at: datetime) -> bool:
+        with self.subjects.lock:
+            pair = [(writer_id, other), (other, writer_id)]
+            if any(p not in self.cands or self.cands[p].status != "pending" for p in pair):
+                return False
+            for p in pair:
+                self.cands[p] = replace(self.cands[p], status=status, decided_by=by)
+            return True
+
+    def rejected(self, a: str, b: str) -> bool:
+        c = self.cands.get((a, b))
+        return c is not None and c.status == "rejected"
+
+    def keep_apart(self, a: str, b: str, by: str, reason: str, at: datetime) -> None:
+        for x, y in ((a, b), (b, a)):
+            self.cands[(x, y)] = Candidate(x, y, "", 0.0, reason, "rejected", at.isoformat(), by)
 
     def _link(self, a: SubjectRef, b: SubjectRef, source: str) -> None:
         for x, y in ((a, b), (b, a)):
@@ -226,8 +255,8 @@ class MemoryWriters:
                 or slip.status != SlipStatus.embedded
                 or slip.object_key != msg.object_key
                 or slip.writer_id is not None
-                or (current is None) != (a.previous_n == 0)
-                or (current is not None and current.n != a.previous_n)
+                or (current is None) != (a.expected_version == 0)
+                or (current is not None and current.version != a.expected_version)
             ):
                 raise StaleWrite(msg.bet_id)
             self.slip_store.items[msg.bet_id] = slip.model_copy(
@@ -236,9 +265,22 @@ class MemoryWriters:
                     "writer_id": w.writer_id,
                     "similarity": round(a.similarity, 6),
                     "updated_at": at.isoformat(),
+                    "link": None
+                    if a.decision is None
+                    else {
+                        "action": a.decision.action,
+                        "score": a.decision.score,
+                        "reason": a.decision.reason,
+                        "candidate_of": a.decision.writer_id if a.decision.action == "candidate" else None,
+                    },
                 }
             )
-            self.states[w.writer_id] = replace(w)
+            self._put_state(w, at)
+            self.slip_link[msg.bet_id] = a.decision
+            d = a.decision
+            if d is not None and d.action == "candidate" and d.writer_id:
+                for x, y in ((w.writer_id, d.writer_id), (d.writer_id, w.writer_id)):
+                    self.cands[(x, y)] = Candidate(x, y, msg.bet_id, d.score, d.reason, "pending", at.isoformat())
             self.slip_bets[msg.bet_id] = a.bet
             writer = SubjectRef.writer(w.writer_id)
             self.subjects.slip_map[writer].add(msg.bet_id)
@@ -317,7 +359,7 @@ class MemoryWriters:
             slip = self.slip_store.items.get(bet_id)
             if slip is None or slip.writer_id != source or bet_id not in self.subjects.slip_map[src]:
                 return False
-            self.slip_store.items[bet_id] = slip.model_copy(update={"writer_id": target})
+            self.slip_store.items[bet_id] = slip.model_copy(update={"writer_id": target, "pinned": True})
             self.subjects.slip_map[src].discard(bet_id)
             self.subjects.slip_map[dst].add(bet_id)
             if (window := self.subjects.bets[src].get(bet_id)) is not None:
@@ -329,10 +371,13 @@ class MemoryWriters:
             return True
 
     def set_writer(self, state: WriterState, at: datetime) -> None:
-        self.states[state.writer_id] = state
+        self._put_state(state, at)
 
     def retire(self, writer_id: str, into: str, at: datetime) -> None:
-        self.states.pop(writer_id, None)
+        current = self.states.pop(writer_id, None)
+        if current is not None:
+            link = current.link
+            self.deltas.append((at, WriterDelta(writer_id, link.mean, link.anchor, 0, link.version + 1)))
         self.retired[writer_id] = into
 
     def embedding(self, bet_id: str) -> list[float] | None:
@@ -501,6 +546,12 @@ class MemoryFiles:
 
     def read(self, bucket: str, key: str, max_bytes: int) -> bytes:
         return self.objects[(bucket, key)][: max_bytes + 1]
+
+    def read_optional(self, bucket: str, key: str) -> bytes | None:
+        return self.objects.get((bucket, key))
+
+    def write(self, bucket: str, key: str, data: bytes) -> None:
+        self.objects[(bucket, key)] = bytes(data)
 
 
 class MemoryQueue:

@@ -25,3 +25,13 @@ class S3FileStore:
         """At most max_bytes + 1 bytes, so an oversized object is detected without reading all of it."""
         obj = self.client.get_object(Bucket=bucket, Key=key)
         return bytes(obj["Body"].read(max_bytes + 1))
+
+    def read_optional(self, bucket: str, key: str) -> bytes | None:
+        try:
+            obj = self.client.get_object(Bucket=bucket, Key=key)
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return bytes(obj["Body"].read())
+
+    def write(self, bucket: str, key: str, data: bytes) -> None:
+        self.client.put_object(Bucket=bucket, Key=key, Body=data)

@@ -56,6 +56,8 @@ def statements(fn: Function, arns: Arns) -> list[Statement]:
         out.append(Statement(SEND, (arns.queue(q),)))
     for b in fn.reads_objects:
         out.append(Statement(("s3:GetObject",), (f"{arns.bucket(b)}/{bucket(b).notify_prefix}*",)))
+    for b in fn.writes_objects:
+        out.append(Statement(("s3:PutObject",), (f"{arns.bucket(b)}/*",)))
     for b in fn.presigns_uploads:
         out.append(Statement(("s3:PutObject",), (f"{arns.bucket(b)}/{bucket(b).notify_prefix}*",)))
     for t in fn.publishes:

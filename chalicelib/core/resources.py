@@ -221,6 +221,10 @@ BUCKETS: tuple[Bucket, ...] = (
         expire_after_days=400,
         purpose="Scanned slip images, uploaded by clients with a presigned POST; kept for audit.",
     ),
+    Bucket(
+        "index",
+        purpose="Snapshots of the writer index, so a new container loads one object then the recent deltas.",
+    ),
 )
 
 TOPICS: tuple[Topic, ...] = (
@@ -239,6 +243,13 @@ TOPICS: tuple[Topic, ...] = (
 )
 
 SCHEDULES: tuple[Schedule, ...] = (
+    Schedule(
+        "compact-writer-index",
+        rate_minutes=60,
+        handler="compact_writer_index",
+        purpose="Writes the writer index snapshot (the cached matrix new containers start from).",
+        local_queue="compact-writer-index-events",
+    ),
     Schedule(
         "evaluate-rules",
         rate_minutes=5,
@@ -276,6 +287,7 @@ class Function:
     describe_tables: bool = False  # /health
     sends_to: tuple[str, ...] = ()  # queues
     reads_objects: tuple[str, ...] = ()  # buckets, under their notification prefix
+    writes_objects: tuple[str, ...] = ()  # buckets (whole)
     presigns_uploads: tuple[str, ...] = ()  # buckets: presigned POSTs are signed with this role
     publishes: tuple[str, ...] = ()  # topics
     secrets: tuple[str, ...] = ()  # only these functions get the secret's id in their environment
@@ -322,7 +334,17 @@ FUNCTIONS: tuple[Function, ...] = (
             TableUse("alerts", write=True),
             TableUse("rules"),
         ),
+        reads_objects=("index",),
+        sends_to=("writer-jobs",),
         publishes=("alerts",),
+    ),
+    Function(
+        "compact_writer_index",
+        "chalice",
+        purpose="Writes the writer index snapshot to S3 every hour.",
+        tables=(TableUse("subjects"),),
+        reads_objects=("index",),
+        writes_objects=("index",),
     ),
     Function(
         "writer_jobs",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -34,6 +35,8 @@ class SlipRecord(BaseModel):
     similarity: float | None = None
     etag: str | None = None
     model_version: str | None = None
+    link: dict[str, Any] | None = None  # how it was linked: action, score, reason, candidate_of
+    pinned: bool = False  # placed by staff (a merge or split): clustering leaves it
     updated_at: str
 
 

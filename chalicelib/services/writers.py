@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import timedelta
+
+import numpy as np
 
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.observability import logger
+from chalicelib.domain import writer_linking as wl
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.errors import Conflict, Invalid, NotFound
 from chalicelib.domain.subjects import SubjectRef
-from chalicelib.domain.writers import (
-    JobKind,
-    JobState,
-    WriterJob,
-    mean_centroid,
-    merged_centroid,
-    remaining_centroid,
-)
-from chalicelib.ports import MessageQueue, SubjectStore, WriterAdmin, WriterState
+from chalicelib.domain.writers import JobKind, JobState, WriterJob
+from chalicelib.ports import Candidate, MessageQueue, SubjectStore, Writers, WriterState
 from chalicelib.services.clustering import new_writer_id
 
 JOBS_QUEUE = "writer-jobs"
@@ -33,8 +30,16 @@ HISTORY = timedelta(days=35)
 
 
 class WriterDesk:
-    def __init__(self, admin: WriterAdmin, subjects: SubjectStore, queue: MessageQueue, clock: Clock = utcnow):
+    def __init__(
+        self,
+        admin: Writers,
+        subjects: SubjectStore,
+        queue: MessageQueue,
+        settings: wl.LinkSettings,
+        clock: Clock = utcnow,
+    ):
         self.admin, self.subjects, self.queue = admin, subjects, queue
+        self.settings = settings
         self.clock = clock
 
     def _writer(self, writer_id: str) -> WriterState:
@@ -85,12 +90,16 @@ class WriterDesk:
     # --- merge and split --------------------------------------------------------------------------
 
     def merge(self, target: str, source: str, actor: str, note: str | None = None) -> WriterJob:
-        """Every slip of `source` joins `target` (one person after all); `source` is retired."""
+        """Every slip of `source` joins `target` (one person after all); `source` is retired.
+        One merge job per source (its id says so), so a repeated request starts nothing new."""
         if target == source:
             raise Invalid("from_writer_id: a writer cannot be merged into itself")
         t, s = self._writer(target), self._writer(source)
+        existing = self.admin.job(f"merge-{source}")
+        if existing is not None:
+            return existing
         bet_ids = sorted(self.subjects.slips(SubjectRef.writer(source)))
-        return self._start(JobKind.merge, s, t, bet_ids, actor, note)
+        return self._start(JobKind.merge, s, t, bet_ids, actor, note, job_id=f"merge-{source}")
 
     def split(self, source: str, bet_ids: list[str], actor: str, note: str | None = None) -> WriterJob:
         """These slips of `source` are another person's: they move to a new writer."""
@@ -101,25 +110,30 @@ class WriterDesk:
             raise Invalid(f"bet_ids: not slips of writer {source}: {', '.join(unknown[:5])}")
         if len(set(bet_ids)) >= len(own):
             raise Invalid("bet_ids: a split must leave the writer at least one slip")
-        target = WriterState(new_writer_id(), [], 0)
+        target = new_writer_id()
+        # Staff say these are two people: clustering's re-checks must not merge them back.
+        self.admin.keep_apart(source, target, actor, "split by staff", self.clock())
         return self._start(JobKind.split_off, s, target, sorted(set(bet_ids)), actor, note)
 
     def _start(
-        self, kind: JobKind, s: WriterState, t: WriterState, bet_ids: list[str], actor: str, note: str | None
+        self,
+        kind: JobKind,
+        s: WriterState,
+        target: WriterState | str,
+        bet_ids: list[str],
+        actor: str,
+        note: str | None,
+        job_id: str | None = None,
     ) -> WriterJob:
         job = WriterJob(
-            job_id="job-" + uuid.uuid4().hex[:16],
+            job_id=job_id or "job-" + uuid.uuid4().hex[:16],
             kind=kind,
             source=s.writer_id,
-            target=t.writer_id,
+            target=target if isinstance(target, str) else target.writer_id,
             bet_ids=bet_ids,
             actor=actor,
             created_at=self.clock(),
             note=note,
-            source_centroid=s.centroid,
-            source_n=s.n,
-            target_centroid=t.centroid,
-            target_n=t.n,
         )
         if not self.admin.save_job(job, None):
             raise Conflict(f"job {job.job_id} exists")
@@ -140,6 +154,13 @@ class WriterDesk:
         if job.state is JobState.done:
             return job
         now = self.clock()
+        if job.kind is JobKind.merge and job.moved >= len(job.bet_ids):
+            # Slips that joined the source since the job started go too, before it is retired.
+            late = sorted(set(self.subjects.slips(SubjectRef.writer(job.source))) - set(job.bet_ids))
+            if late:
+                grown = job.model_copy(update={"bet_ids": [*job.bet_ids, *late]})
+                if self.admin.save_job(grown, job.moved):
+                    job = grown
         if job.moved < len(job.bet_ids):
             chunk = job.bet_ids[job.moved : job.moved + CHUNK]
             for bet_id in chunk:
@@ -160,24 +181,72 @@ class WriterDesk:
             )
         return done
 
+    def _embeddings(self, bet_ids: list[str]) -> list[np.ndarray]:
+        return [np.asarray(e, np.float64) for b in sorted(bet_ids) if (e := self.admin.embedding(b)) is not None]
+
+    def _rebuilt(self, writer_id: str, bet_ids: list[str], current: WriterState | None) -> WriterState | None:
+        """The writer recomputed from its slips' embeddings: the same whenever it runs, so a job
+        finishing twice, or slips that joined meanwhile, leave it right."""
+        embs = self._embeddings(bet_ids)
+        if not embs:
+            return None
+        if current is not None and current.n_anchor_slips_kept():
+            # A kept writer keeps its own anchor (its founding slips); its mean covers every slip.
+            mean = np.mean([wl.unit(e) for e in embs], axis=0)
+            link = replace(current.link, mean=mean, n=len(embs), version=current.version + 1)
+            return replace(current, link=link)
+        link = wl.new_writer(writer_id, embs[0])
+        for e in embs[1:]:
+            link = wl.add_slip(link, e, self.settings)
+        version = (current.version + 1) if current else link.version
+        return WriterState(replace(link, version=max(version, link.version)), current.tagged if current else ())
+
     def _finish(self, job: WriterJob) -> None:
         now = self.clock()
-        target = self.admin.writer(job.target)
-        tagged = target.tagged if target else ()
+        target_slips = self.subjects.slips(SubjectRef.writer(job.target))
         if job.kind is JobKind.merge:
-            centroid = merged_centroid(job.target_centroid, job.target_n, job.source_centroid, job.source_n)
             source = self.admin.writer(job.source)
-            tags = tuple(sorted({*tagged, *(source.tagged if source else ())}))
-            self.admin.set_writer(WriterState(job.target, centroid, job.target_n + job.source_n, tags), now)
+            target = self.admin.writer(job.target)
+            if target is not None and source is not None and source.n > target.n:
+                # The larger writer's founding slips stay the anchor, whichever id survives.
+                target = replace(target, link=replace(source.link, writer_id=job.target, version=target.version))
+            rebuilt = self._rebuilt(job.target, target_slips, target)
+            if rebuilt is not None:
+                tags = tuple(sorted({*rebuilt.tagged, *(source.tagged if source else ())}))
+                self.admin.set_writer(replace(rebuilt, tagged=tags), now)
             self.admin.retire(job.source, job.target, now)
             return
-        moved = [e for b in job.bet_ids if (e := self.admin.embedding(b)) is not None]
-        if moved:
-            self.admin.set_writer(WriterState(job.target, mean_centroid(moved), len(job.bet_ids), tagged), now)
+        new = self._rebuilt(job.target, target_slips, self.admin.writer(job.target))
+        if new is not None:
+            self.admin.set_writer(new, now)
         source = self.admin.writer(job.source)
-        rest = remaining_centroid(job.source_centroid, job.source_n, moved)
-        left = max(job.source_n - len(job.bet_ids), 1)
-        self.admin.set_writer(WriterState(job.source, rest, left, source.tagged if source else ()), now)
+        rest = self.subjects.slips(SubjectRef.writer(job.source))
+        rebuilt = self._rebuilt(job.source, rest, None)
+        if rebuilt is not None:
+            version = (source.version + 1) if source else rebuilt.version
+            self.admin.set_writer(
+                WriterState(replace(rebuilt.link, version=version), source.tagged if source else ()), now
+            )
+
+    # --- candidate links --------------------------------------------------------------------
+
+    def candidates(self, writer_id: str) -> list[Candidate]:
+        return self.admin.candidates(writer_id)
+
+    def confirm(self, writer_id: str, other: str, actor: str) -> WriterJob:
+        """Staff: the candidate is the same person. The smaller writer merges into the larger."""
+        a, b = self._writer(writer_id), self._writer(other)
+        if not self.admin.decide_candidate(writer_id, other, "confirmed", actor, self.clock()):
+            raise Conflict(f"no pending candidate link between {writer_id} and {other}")
+        kept, absorbed = (a, b) if a.n >= b.n else (b, a)
+        self._audit([SubjectRef.writer(writer_id), SubjectRef.writer(other)], actor, "candidate_confirmed")
+        return self.merge(kept.writer_id, absorbed.writer_id, actor, f"candidate link confirmed by {actor}")
+
+    def reject(self, writer_id: str, other: str, actor: str) -> None:
+        """Staff: different people. Never proposed or merged again."""
+        if not self.admin.decide_candidate(writer_id, other, "rejected", actor, self.clock()):
+            raise Conflict(f"no pending candidate link between {writer_id} and {other}")
+        self._audit([SubjectRef.writer(writer_id), SubjectRef.writer(other)], actor, "candidate_rejected")
 
     def audit(self, writer_id: str) -> list[AuditEvent]:
         return self.admin.audit(SubjectRef.writer(writer_id))

@@ -190,6 +190,13 @@ def _put_slip(post: dict[str, Any], data: bytes) -> None:
     )
 
 
+def _hours(start: datetime, end: datetime) -> int:
+    hour, n = start.replace(minute=0, second=0, microsecond=0), 0
+    while hour <= end + timedelta(minutes=1):
+        n, hour = n + 1, hour + timedelta(hours=1)
+    return n
+
+
 def _run_queue(runner: Any, logical: str) -> int:
     """One poll of one queue as Lambda's poller does it: receive a batch, invoke, delete."""
     messages = runner._receive(logical, 0)
@@ -262,22 +269,31 @@ def test_slip(system: tuple[Api, Any, Recorder]) -> None:
         "wru": 1.0,  # the slip record with its embedding (47 numbers), still <= 1 KB
     }
 
+    from chalicelib import wiring
+    from chalicelib.services.writer_index import OVERLAP
+
+    cache = wiring.container().writer_index
+    assert cache.seen_until is not None
+    since = cache.seen_until - OVERLAP
     with measure(rec, "clustering consumer (slip-clustering queue)"):
         assert _run_queue(runner, "slip-clustering") == 1
+    hours = _hours(since, datetime.now(UTC))
     assert rec.snapshot() == {
         "calls": {
-            "dynamodb:GetItem": 2,
-            "dynamodb:Query": 1,
+            "dynamodb:GetItem": 3,
+            "dynamodb:Query": 8 * hours,
             "dynamodb:TransactWriteItems": 1,
             "sqs:DeleteMessageBatch": 1,
             "sqs:ReceiveMessage": 1,
         },
-        # centroids Query (once per batch) 0.5 + slip record 1 + bet 1, both consistent
-        "rru": 2.5,
-        # slip, centroid, writer SLIP#, writer BET#, writer PROFILE, activity and day markers: 7 items x2
-        "wru": 14.0,
+        # writer deltas since the container's last look (8 shards per hour, once per batch) 0.5 each,
+        # slip record 1 + bet 1 + the joined writer's item 1, all consistent
+        "rru": 0.5 * 8 * hours + 3,
+        # slip, writer item, its delta, writer SLIP#, writer BET#, writer PROFILE, activity and day
+        # markers: 8 items x2
+        "wru": 16.0,
     }
-    assert rec.items_written == 7
+    assert rec.items_written == 8
     assert api.get(f"/bets/{bet_id}/slip").json_body["status"] == "clustered"
 
 

@@ -3,6 +3,7 @@ writer assignment with its optimistic check, alerts with cooldowns and the outbo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -70,29 +71,63 @@ def test_slip_states_move_once(adapters: wiring.Adapters) -> None:
     assert slips.get("B-2").reason == "bad" and slips.reserve_upload("B-2", "slips/B-2/b", NOW)  # retry allowed
 
 
-def test_writer_assignment_and_its_optimistic_check(adapters: wiring.Adapters) -> None:
+E1 = [1.0] + [0.0] * 47  # a 48-dimension embedding
+
+
+def test_writer_assignment_and_its_conditional_write(adapters: wiring.Adapters) -> None:
+    from chalicelib.domain import writer_linking as wl
+
     bet = make_bet(adapters, bet_id="B-7", customer_id="C7")
     adapters.bets.record(bet, "fp", [SubjectRef.customer("C7")])
     adapters.slips.reserve_upload("B-7", "slips/B-7/a", NOW)
-    adapters.slips.mark_embedded("B-7", "slips/B-7/a", [1.0, 0, 0, 0], "m", None, NOW)
+    adapters.slips.mark_embedded("B-7", "slips/B-7/a", E1, "m", None, NOW)
     msg = adapters.slips.clustering_message("B-7")
     assert msg is not None
-    state = WriterState("w-1", [1.0, 0.0, 0.0, 0.0], 1)
-    stale = SlipAssignment(msg, bet, WriterState("w-1", [1.0, 0.0, 0.0, 0.0], 3), previous_n=2, similarity=0.9)
+    state = WriterState(wl.new_writer("w-1", E1))
+    stale = SlipAssignment(msg, bet, WriterState(replace(state.link, version=3)), expected_version=2, similarity=0.9)
     with pytest.raises(StaleWrite):
-        adapters.writers.assign(stale, NOW)  # no such writer at n=2
+        adapters.writers.assign(stale, NOW)  # no such writer at version 2
     assert _scan_count("subjects") == 2  # nothing of it was written (only the customer's bet item and profile)
-    adapters.writers.assign(SlipAssignment(msg, bet, state, previous_n=0, similarity=1.0), NOW)
+    decision = wl.LinkDecision("new", None, float("-inf"), float("-inf"), "new: empty gallery")
+    adapters.writers.assign(SlipAssignment(msg, bet, state, 0, 1.0, decision), NOW)
     with pytest.raises(StaleWrite):
-        adapters.writers.assign(SlipAssignment(msg, bet, state, previous_n=0, similarity=1.0), NOW)  # redelivery
-    [w] = adapters.writers.writers()
-    assert w.writer_id == "w-1" and w.n == 1 and w.centroid == pytest.approx([1.0, 0, 0, 0])
+        adapters.writers.assign(SlipAssignment(msg, bet, state, 0, 1.0, decision), NOW)  # redelivery
+    w = adapters.writers.writer("w-1")
+    assert w is not None and w.n == 1 and w.version == 1 and list(w.link.mean) == pytest.approx(E1)
+    assert [d.writer_id for d in adapters.writers.deltas_since(NOW - timedelta(seconds=1))] == ["w-1"]
     writer = SubjectRef.writer("w-1")
     assert adapters.subjects.links(writer) == [SubjectRef.customer("C7")]
     assert adapters.subjects.links(SubjectRef.customer("C7")) == [writer]
     assert adapters.subjects.slips(writer) == ["B-7"] and adapters.subjects.slips(SubjectRef.customer("C7")) == ["B-7"]
     assert adapters.subjects.bets_between(writer, NOW - timedelta(hours=1), NOW)[0].has_slip is True
-    assert adapters.slips.get("B-7").writer_id == "w-1"
+    slip = adapters.slips.get("B-7")
+    assert slip is not None and slip.writer_id == "w-1" and slip.link == {
+        "action": "new", "score": None, "similarity": None, "reason": "new: empty gallery",
+        "candidate_of": None, "candidates": [],
+    }  # fmt: skip
+
+
+def test_candidate_links_are_recorded_and_decided_once(adapters: wiring.Adapters) -> None:
+    from chalicelib.domain import writer_linking as wl
+
+    bet = make_bet(adapters, bet_id="B-8")
+    adapters.bets.record(bet, "fp", [])
+    adapters.slips.reserve_upload("B-8", "slips/B-8/a", NOW)
+    adapters.slips.mark_embedded("B-8", "slips/B-8/a", E1, "m", None, NOW)
+    msg = adapters.slips.clustering_message("B-8")
+    assert msg is not None
+    d = wl.LinkDecision("candidate", "w-old", 0.9, 0.62, "candidate: z 0.90", (("w-old", 0.9),))
+    adapters.writers.assign(SlipAssignment(msg, bet, WriterState(wl.new_writer("w-new", E1)), 0, 1.0, d), NOW)
+    [c] = adapters.writers.candidates("w-new")
+    assert (c.other, c.bet_id, c.status, c.score) == ("w-old", "B-8", "pending", 0.9)
+    assert [x.other for x in adapters.writers.candidates("w-old")] == ["w-new"]
+    assert adapters.slips.get("B-8").link["candidate_of"] == "w-old"  # type: ignore[index,union-attr]
+    assert not adapters.writers.rejected("w-new", "w-old")
+    assert adapters.writers.decide_candidate("w-old", "w-new", "rejected", "user:a", NOW)
+    assert not adapters.writers.decide_candidate("w-old", "w-new", "confirmed", "user:a", NOW)  # decided already
+    assert adapters.writers.rejected("w-new", "w-old") and adapters.writers.rejected("w-old", "w-new")
+    adapters.writers.keep_apart("w-x", "w-y", "user:a", "split", NOW)
+    assert adapters.writers.rejected("w-y", "w-x")
 
 
 def _alert(alert_id: str, at: datetime, subject: SubjectRef = C) -> Alert:
@@ -209,12 +244,18 @@ def _assigned(adapters: wiring.Adapters, bet_id: str, writer_id: str, previous_n
     bet = make_bet(adapters, bet_id=bet_id, customer_id=customer)
     adapters.bets.record(bet, "fp", [SubjectRef.customer(customer)] if customer else [])
     adapters.slips.reserve_upload(bet_id, f"slips/{bet_id}/a", NOW)
-    adapters.slips.mark_embedded(bet_id, f"slips/{bet_id}/a", [1.0, 0, 0, 0], "m", None, NOW)
+    adapters.slips.mark_embedded(bet_id, f"slips/{bet_id}/a", E1, "m", None, NOW)
     msg = adapters.slips.clustering_message(bet_id)
     assert msg is not None
+    from chalicelib.domain import writer_linking as wl
+
     current = adapters.writers.writer(writer_id)
-    state = WriterState(writer_id, [1.0, 0.0, 0.0, 0.0], previous_n + 1, current.tagged if current else ())
-    adapters.writers.assign(SlipAssignment(msg, bet, state, previous_n=previous_n, similarity=0.9), NOW)
+    if current is None:
+        state = WriterState(wl.new_writer(writer_id, E1))
+    else:
+        state = replace(current, link=wl.add_slip(current.link, E1, wl.LinkSettings.load()))
+    expected = current.version if current else 0
+    adapters.writers.assign(SlipAssignment(msg, bet, state, expected, 0.9), NOW)
     return bet
 
 
@@ -249,13 +290,15 @@ def test_writer_admin_tags_copies_and_moves_idempotently(adapters: wiring.Adapte
     assert SubjectRef.writer("w-2") in adapters.subjects.links(SubjectRef.customer("C2"))
     assert adapters.subjects.slips(SubjectRef.customer("C2")) == ["B-2"]
     w.retire("w-1", "w-2", NOW)
-    assert w.writer("w-1") is None and {s.writer_id for s in w.writers()} == {"w-2"}
+    assert w.writer("w-1") is None and w.writer("w-2") is not None
+    tomb = [d for d in w.deltas_since(NOW - timedelta(seconds=1)) if d.writer_id == "w-1" and d.n == 0]
+    assert len(tomb) == 1  # cached indexes drop the retired writer
     job = WriterJob(
         job_id="job-1", kind=JobKind.merge, source="a", target="b", bet_ids=["x"], actor="u", created_at=NOW
     )
     assert w.save_job(job, None) and not w.save_job(job, None)
     assert w.save_job(job.model_copy(update={"moved": 1}), 0) and not w.save_job(job, 0)
-    assert w.job("job-1").moved == 1 and w.embedding("B-3") == pytest.approx([1.0, 0, 0, 0])  # type: ignore[union-attr]
+    assert w.job("job-1").moved == 1 and w.embedding("B-3") == pytest.approx(E1)  # type: ignore[union-attr]
 
 
 def test_no_skew_between_training_and_the_stored_history(adapters: wiring.Adapters) -> None:

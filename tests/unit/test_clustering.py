@@ -40,8 +40,12 @@ def msg(c: wiring.Container, bet_id: str) -> ClusteringMessage:
     return m
 
 
+DIM = 48  # the embedding's dimension (chalicelib/models/writer_linking.json)
+
+
 def unit(*v: float) -> list[float]:
-    a = np.asarray(v, np.float64)
+    a = np.zeros(DIM)
+    a[: len(v)] = v
     return list(a / np.linalg.norm(a))
 
 
@@ -66,11 +70,11 @@ def test_near_slips_share_a_writer_far_ones_do_not(c: wiring.Container) -> None:
 def test_a_redelivered_message_changes_nothing(c: wiring.Container) -> None:
     a = embedded(c, unit(1, 0, 0, 0))
     m = msg(c, a)
-    c.clusterer().assign(m)
+    writer_id, _ = c.clusterer().assign(m)
     with pytest.raises(StaleSlip):
         c.clusterer().assign(m)
-    writers = c.adapters.writers.writers()
-    assert len(writers) == 1 and writers[0].n == 1
+    state = c.adapters.writers.writer(writer_id)
+    assert state is not None and state.n == 1 and len(c.writer_index.refresh()) == 1
 
 
 def test_a_superseded_upload_is_stale(c: wiring.Container) -> None:
@@ -78,3 +82,38 @@ def test_a_superseded_upload_is_stale(c: wiring.Container) -> None:
     old = msg(c, a)
     with pytest.raises(StaleSlip):
         c.clusterer().assign(old.model_copy(update={"object_key": "slips/x/other"}))
+
+
+def test_a_borderline_slip_is_a_candidate_link_not_a_merge(c: wiring.Container) -> None:
+    rng = np.random.default_rng(5)
+    base = np.zeros(DIM)
+    base[0] = 1.0
+    # A few clearly different writers give the gallery its own statistics.
+    for k in range(1, 6):
+        for _ in range(2):
+            v = np.zeros(DIM)
+            v[k] = 1.0
+            embedded_and_linked = embedded(c, list(v + rng.normal(0, 0.02, DIM)))
+            c.clusterer().assign(msg(c, embedded_and_linked))
+    first = embedded(c, list(base))
+    w0, _ = c.clusterer().assign(msg(c, first))
+    # Find a slip the linker calls borderline against this gallery (between w0 and a fresh direction).
+    from chalicelib.domain import writer_linking as wl
+
+    index = c.writer_index.refresh()
+    chosen = None
+    for t in np.linspace(0.0, 1.0, 101):
+        v = base * (1 - t) + np.eye(DIM)[40] * t
+        d = wl.decide(v / np.linalg.norm(v), index, c.linking)
+        if d.action == "candidate" and d.writer_id == w0:
+            chosen = v / np.linalg.norm(v)
+            break
+    assert chosen is not None, "no borderline point between a writer and a new direction"
+    b = embedded(c, list(chosen))
+    c.clusterer().assign(msg(c, b))
+    status = c.uploads.status(b)
+    link = status.link or {}
+    assert link["action"] == "candidate" and status.writer_id != w0 and link["candidate_of"] == w0
+    [cand] = c.writers.candidates(status.writer_id or "")
+    assert cand.other == w0 and cand.status == "pending" and cand.reason
+    assert [x.other for x in c.writers.candidates(w0)] == [status.writer_id]

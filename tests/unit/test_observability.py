@@ -80,7 +80,7 @@ def test_a_metric_for_every_named_item(services: wiring.Container, capsys: pytes
         )
     services.monitor.run(now + timedelta(minutes=1))
     # Clustering: one new writer, one matched.
-    for vec in ([1.0, 0, 0, 0], [0.99, 0.05, 0, 0]):
+    for vec in ([1.0] + [0.0] * 47, [0.99, 0.05] + [0.0] * 46):
         bet = services.recorder.record(BetIn.model_validate(bet_body(placed_at=now.isoformat())), "k")[0]
         key = services.uploads.start(bet.bet_id, "image/jpeg")["object_key"]
         services.adapters.slips.mark_embedded(bet.bet_id, key, vec, "m", None, now)

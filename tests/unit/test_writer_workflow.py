@@ -35,7 +35,7 @@ def slip_of(services: wiring.Container, vec: list[float], stake: str = "10.00", 
     return bet_id, writer_id
 
 
-def hand(seed: int, n: int = 8) -> list[float]:
+def hand(seed: int, n: int = 48) -> list[float]:
     v = np.zeros(n)
     v[seed % n] = 1.0
     return list(v)

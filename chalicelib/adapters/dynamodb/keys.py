@@ -9,7 +9,10 @@ Tables (declared in core/resources.py):
                 sk SLIP#<bet id>               a writer's slips (on the customer too, for its profile)
                 sk TAG#CUST#<id>               a staff tag of a writer to a customer
                 sk AUDIT#<at>#<id>             staff actions on the subject
-              pk WRITERS, sk W#<writer id>     writers' centroids for open-set matching
+                sk STATE (on WRITER#)          the writer for linking: mean, anchor, exemplars, n, version
+                sk CAND#WRITER#<id>            a candidate link (pending, confirmed, rejected) or a
+                                               staff "different people" record
+              pk WDELTA#<hour>#<shard>, sk <at>#<writer>#<version>   every accepted writer write (TTL)
   slips       pk SLIP#<bet id>
   monitoring  pk NEW#<yyyy-mm-ddThh:mm, 5 min>#<shard>, sk <recorded_at>#<subject key>   who had
                                                new activity then (by the time it was recorded; TTL)
@@ -45,7 +48,6 @@ _PREFIX_KIND = {v: k for k, v in _KIND_PREFIX.items()}
 PROFILE = "PROFILE"
 STATE = "STATE"
 ALERT = "ALERT"
-WRITERS = "WRITERS"
 BET_PREFIX = "BET#"
 LINK_PREFIX = "LINK#"
 SLIP_PREFIX = "SLIP#"
@@ -103,8 +105,26 @@ def subject_slip(bet_id: str) -> str:
     return f"{SLIP_PREFIX}{bet_id}"
 
 
-def writer_centroid(writer_id: str) -> str:
-    return f"W#{writer_id}"
+WRITER_STATE = "STATE"
+DELTA_SHARDS = 8
+CAND_PREFIX = "CAND#"
+
+
+def writer_delta(ts: datetime, writer_id: str) -> str:
+    """The log of accepted writer writes, by hour and shard (cached indexes read it)."""
+    return f"WDELTA#{ts.astimezone(UTC).strftime('%Y-%m-%dT%H')}#{shard(writer_id, DELTA_SHARDS)}"
+
+
+def writer_delta_partitions(hour: datetime) -> list[str]:
+    return [f"WDELTA#{hour.astimezone(UTC).strftime('%Y-%m-%dT%H')}#{n}" for n in range(DELTA_SHARDS)]
+
+
+def writer_delta_sort(ts: datetime, writer_id: str, version: int) -> str:
+    return f"{iso(ts)}#{writer_id}#{version:09d}"
+
+
+def candidate(other: SubjectRef) -> str:
+    return f"{CAND_PREFIX}{subject(other)}"
 
 
 def slip(bet_id: str) -> str:

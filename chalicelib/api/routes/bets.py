@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,6 +46,12 @@ class SlipStatusView(BaseModel):
     reason: str | None = None
     writer_id: str | None = None
     similarity: float | None = None
+    link: dict[str, Any] | None = Field(
+        default=None,
+        description="How the slip was linked: action (join, candidate, new), score, reason, and for a "
+        "candidate the writer it may belong to (candidate_of), for staff to confirm or reject.",
+    )
+    pinned: bool = False
     updated_at: str
 
 

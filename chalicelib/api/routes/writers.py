@@ -47,6 +47,21 @@ class WriterAudit(BaseModel):
     events: list[AuditEvent]
 
 
+class CandidateView(BaseModel):
+    writer_id: str
+    other: str = Field(description="The writer this one may be the same person as.")
+    bet_id: str = Field(description="The slip that raised the candidate link.")
+    score: float = Field(description="Normalised linking score of the match (join needs more).")
+    reason: str
+    status: str = Field(description="pending, confirmed or rejected")
+    at: str
+    decided_by: str | None = None
+
+
+class CandidateList(BaseModel):
+    candidates: list[CandidateView]
+
+
 @bp.route("/writers/{writer_id}/tags", methods=["POST"], content_types=ANY_CONTENT)
 @endpoint(
     bp,
@@ -119,3 +134,50 @@ def get_job(ctx: Ctx, job_id: str) -> Response:
 @endpoint(bp, Spec("Staff actions on the writer", roles=STAFF, response=WriterAudit, tag="writers"))
 def writer_audit(ctx: Ctx, writer_id: str) -> Response:
     return json_response(WriterAudit(events=wiring.container().writers.audit(writer_id)))
+
+
+@bp.route("/writers/{writer_id}/candidates", methods=["GET"])
+@endpoint(
+    bp,
+    Spec(
+        "Candidate links of the writer (borderline matches for staff)",
+        roles=STAFF,
+        response=CandidateList,
+        tag="writers",
+    ),
+)
+def writer_candidates(ctx: Ctx, writer_id: str) -> Response:
+    found = wiring.container().writers.candidates(writer_id)
+    return json_response(CandidateList(candidates=[CandidateView(**c.__dict__) for c in found]))
+
+
+@bp.route("/writers/{writer_id}/candidates/{other_id}/confirm", methods=["POST"])
+@endpoint(
+    bp,
+    Spec(
+        "Confirm: the same person (the writers merge, as a job)",
+        roles=STAFF,
+        response=WriterJob,
+        status=202,
+        errors=(404, 409),
+        tag="writers",
+    ),
+)
+def confirm_candidate(ctx: Ctx, writer_id: str, other_id: str) -> Response:
+    return json_response(wiring.container().writers.confirm(writer_id, other_id, ctx.principal.id), 202)
+
+
+@bp.route("/writers/{writer_id}/candidates/{other_id}/reject", methods=["POST"])
+@endpoint(
+    bp,
+    Spec(
+        "Reject: different people (never proposed or merged again)",
+        roles=STAFF,
+        status=204,
+        errors=(404, 409),
+        tag="writers",
+    ),
+)
+def reject_candidate(ctx: Ctx, writer_id: str, other_id: str) -> Response:
+    wiring.container().writers.reject(writer_id, other_id, ctx.principal.id)
+    return Response(body="", status_code=204)
