@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from chalicelib.writer_matching import WriterCentroid, assign_batch
+from chalicelib.domain import writer_linking as wl
 from functions.slip_scoring import embedder
 from functions.slip_scoring.pipeline import SlipRejected, check_pixels_header, default_limits, embed_slip
 from local.slipgen import make_slip
@@ -122,10 +122,11 @@ def test_demo_writers_are_linked_and_kept_apart() -> None:
     slips = [(w, s) for s in range(3) for w in DEMO_WRITERS]  # interleaved arrivals
     embs = [np.asarray(embed_slip(make_slip(w, 300 + s)).vector) for w, s in slips]
     counter = itertools.count()
-    writers: list[WriterCentroid] = []
-    res = assign_batch(embs, writers, lambda: f"w{next(counter)}")
+    settings = wl.LinkSettings.load()
+    index, states, merges = wl.WriterIndex(settings.dim), {}, []  # type: ignore[var-annotated]
+    res = wl.link_batch(embs, index, lambda: f"w{next(counter)}", settings, states, merges)
     found: dict[int, set[str]] = {}
-    for (w, _), (wid, _, _) in zip(slips, res, strict=True):
-        found.setdefault(w, set()).add(wid)
+    for (w, _), (wid, _) in zip(slips, res, strict=True):
+        found.setdefault(w, set()).add(wl.resolve(wid, merges))
     assert all(len(ids) == 1 for ids in found.values()), found
     assert len(set().union(*found.values())) == len(DEMO_WRITERS)
