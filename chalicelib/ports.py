@@ -16,10 +16,11 @@ from chalicelib.domain import writer_linking as wl
 from chalicelib.domain.alerts import Alert, AlertStatus
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
+from chalicelib.domain.feed import FeedFilter, FeedRow
 from chalicelib.domain.risk_history import SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet
 from chalicelib.domain.slips import ClusteringMessage, SlipRecord
-from chalicelib.domain.subjects import Profile, SubjectRef
+from chalicelib.domain.subjects import Profile, SubjectRef, SubjectStatus
 from chalicelib.domain.writers import WriterJob
 
 
@@ -51,6 +52,20 @@ class SubjectStore(Protocol):
     def seen_on(self, day: datetime) -> set[SubjectRef]:
         """Subjects with a bet placed on that (UTC) day, within the history kept."""
         ...
+
+    def recent(self, subject: SubjectRef, start: datetime, end: datetime) -> tuple[list[WindowBet], SubjectStatus]:
+        """The subject's bets placed between start and end and its status, in one Query (the bet path)."""
+        ...
+
+    def status(self, subject: SubjectRef) -> SubjectStatus: ...
+
+    def statuses(self, subjects: list[SubjectRef]) -> dict[SubjectRef, SubjectStatus]:
+        """Several subjects' statuses at once (a feed page's customers)."""
+        ...
+
+    def set_status(self, subject: SubjectRef, status: SubjectStatus, audit: AuditEvent) -> None: ...
+
+    def audit(self, subject: SubjectRef) -> list[AuditEvent]: ...
 
 
 class ActivityIndex(Protocol):
@@ -133,6 +148,22 @@ class Candidate:
     status: str  # pending, confirmed, rejected
     at: str
     decided_by: str | None = None
+
+
+class FeedStore(Protocol):
+    def page(
+        self, start: datetime, end: datetime, before: str | None, limit: int, f: FeedFilter
+    ) -> tuple[list[FeedRow], str | None]:
+        """The newest rows recorded in [start, end] older than cursor `before`, and the next cursor."""
+        ...
+
+    def newer(self, since: str, limit: int, f: FeedFilter) -> list[FeedRow]:
+        """Rows recorded after cursor `since`, oldest first."""
+        ...
+
+    def set_writer(self, bet: Bet, writer_id: str) -> None:
+        """Show the writer a slip linked the bet to on its row."""
+        ...
 
 
 class SlipStore(Protocol):

@@ -18,6 +18,7 @@ from chalicelib.ports import (
     ActivityIndex,
     AlertStore,
     BetStore,
+    FeedStore,
     FileStore,
     HealthProbe,
     MessageQueue,
@@ -34,6 +35,7 @@ from chalicelib.services.access import AccessService, TokenSettings
 from chalicelib.services.alerts import AlertCases
 from chalicelib.services.backtest import Backtester
 from chalicelib.services.clustering import Clusterer
+from chalicelib.services.feed import FeedReader
 from chalicelib.services.health import HealthService
 from chalicelib.services.monitoring import Monitor
 from chalicelib.services.profiles import ProfileReader
@@ -54,6 +56,7 @@ class Adapters:
     alerts: AlertStore
     principals: PrincipalStore
     rules: RuleStore
+    feed: FeedStore
     notifier: Notifier
     files: FileStore
     queue: MessageQueue
@@ -78,6 +81,7 @@ class Container:
     health: HealthService
     writer_index: WriterIndexCache
     linking: wl.LinkSettings
+    feed: FeedReader
 
     def clusterer(self) -> Clusterer:
         a = self.adapters
@@ -90,6 +94,7 @@ class Container:
             self.monitor.clock,
             on_writer_bet=self.monitor.on_writer_bet,
             start_merge=self._auto_merge,
+            feed=a.feed,
         )
 
     def _auto_merge(self, kept: str, absorbed: str, reason: str) -> object:
@@ -120,6 +125,7 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         health=HealthService(a.scorer, a.health),
         writer_index=WriterIndexCache(a.writers, a.files, cfg.bucket("index"), linking.dim, clock),
         linking=linking,
+        feed=FeedReader(a.feed, a.subjects, clock),
     )
 
 
@@ -143,6 +149,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
     from chalicelib.adapters.dynamodb.alerts import DynamoAlertStore
     from chalicelib.adapters.dynamodb.bets import DynamoBetStore
     from chalicelib.adapters.dynamodb.client import Dynamo
+    from chalicelib.adapters.dynamodb.feed import DynamoFeed
     from chalicelib.adapters.dynamodb.health import DynamoHealthProbe
     from chalicelib.adapters.dynamodb.principals import DynamoPrincipalStore
     from chalicelib.adapters.dynamodb.rules import DynamoRuleStore
@@ -171,6 +178,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
         alerts=DynamoAlertStore(db, t),
         principals=DynamoPrincipalStore(db, t),
         rules=DynamoRuleStore(db, t),
+        feed=DynamoFeed(db, t),
         notifier=_LazyNotifier(cfg),
         files=S3FileStore(_LazyClient("s3")),
         queue=SqsQueue(_LazyClient("sqs"), cfg.queues),
@@ -202,8 +210,9 @@ def in_memory(
     cfg = cfg or settings()
     subjects = memory.MemorySubjects()
     slips = memory.MemorySlips()
+    feed = memory.MemoryFeed()
     adapters = Adapters(
-        bets=memory.MemoryBets(subjects),
+        bets=memory.MemoryBets(subjects, feed),
         subjects=subjects,
         activity=subjects,
         slips=slips,
@@ -211,6 +220,7 @@ def in_memory(
         alerts=memory.MemoryAlerts(),
         principals=memory.MemoryPrincipals(),
         rules=memory.MemoryRules(),
+        feed=feed,
         notifier=memory.MemoryNotifier(),
         files=memory.MemoryFiles(),
         queue=memory.MemoryQueue(),

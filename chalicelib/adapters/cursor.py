@@ -22,3 +22,15 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     if not isinstance(state, dict):
         raise Invalid("cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}])
     return state
+
+
+def position_token(position: str) -> str:
+    """A feed position as a URL-safe opaque token."""
+    return encode_cursor({"p": position})
+
+
+def position_of(token: str) -> str:
+    state = decode_cursor(token)
+    if not isinstance(state.get("p"), str):
+        raise Invalid("cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}])
+    return str(state["p"])

@@ -10,14 +10,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib.adapters.cursor import decode_cursor, encode_cursor
+from chalicelib.adapters.cursor import decode_cursor, encode_cursor, position_of, position_token
 from chalicelib.domain.alerts import Alert, AlertEvent, AlertStatus, in_cooldown
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
+from chalicelib.domain.feed import FeedFilter, FeedRow
 from chalicelib.domain.risk_history import PastBet, SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet, window_bet_of
 from chalicelib.domain.slips import FINAL, ClusteringMessage, SlipRecord, SlipStatus
-from chalicelib.domain.subjects import Profile, SubjectRef
+from chalicelib.domain.subjects import Profile, SubjectRef, SubjectStatus
 from chalicelib.domain.writer_index import WriterDelta
 from chalicelib.domain.writers import WriterJob
 from chalicelib.ports import (
@@ -60,6 +61,27 @@ class MemorySubjects:
         self.active: dict[datetime, set[tuple[datetime, SubjectRef]]] = defaultdict(set)
         self.checkpoints: dict[str, datetime] = {}
         self.seen: dict[str, set[SubjectRef]] = defaultdict(set)
+        self.status_map: dict[SubjectRef, SubjectStatus] = {}
+        self.audits: dict[SubjectRef, list[AuditEvent]] = defaultdict(list)
+
+    def recent(self, subject: SubjectRef, start: datetime, end: datetime) -> tuple[list[WindowBet], SubjectStatus]:
+        self.calls.hit("subjects.recent")
+        with self.lock:
+            found = [b for b in self.bets.get(subject, {}).values() if start <= b.placed_at <= end]
+        return sorted(found, key=lambda b: (b.placed_at, b.bet_id)), self.status_map.get(subject, SubjectStatus())
+
+    def status(self, subject: SubjectRef) -> SubjectStatus:
+        return self.status_map.get(subject, SubjectStatus())
+
+    def statuses(self, subjects: list[SubjectRef]) -> dict[SubjectRef, SubjectStatus]:
+        return {s: self.status_map[s] for s in subjects if s in self.status_map}
+
+    def set_status(self, subject: SubjectRef, status: SubjectStatus, audit: AuditEvent) -> None:
+        self.status_map[subject] = status
+        self.audits[subject].append(audit)
+
+    def audit(self, subject: SubjectRef) -> list[AuditEvent]:
+        return list(self.audits.get(subject, []))
 
     def seen_on(self, day: datetime) -> set[SubjectRef]:
         self.calls.hit("subjects.seen_on")
@@ -115,9 +137,73 @@ class MemorySubjects:
         self.checkpoints[name] = at
 
 
+class MemoryFeed:
+    """Rows by position (`<recorded_at>#<id>`, as the DynamoDB feed sorts them)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, FeedRow] = {}
+
+    @staticmethod
+    def _pos(at: datetime, bet_id: str) -> str:
+        return f"{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{bet_id}"  # sortable, fixed width
+
+    def add(self, bet: Bet) -> None:
+        pos = self._pos(bet.received_at, bet.bet_id)
+        self.rows[pos] = FeedRow(
+            record_type="bet", record_id=bet.bet_id, cursor=position_token(pos),
+            recorded_at=bet.received_at.isoformat(),
+            placed_at=bet.placed_at.isoformat(), customer_id=bet.customer_id, shop_id=bet.shop_id,
+            channel=bet.channel.value, stake_minor=bet.stake_minor, bet_type=bet.bet_type.value, sport=bet.sport,
+            selections=[f"{s.selection} ({s.event})" for s in bet.selections],
+            risk_score=bet.risk.score, risk_level=bet.risk.level,
+        )  # fmt: skip
+
+    def set_writer(self, bet: Bet, writer_id: str) -> None:
+        pos = self._pos(bet.received_at, bet.bet_id)
+        if pos in self.rows:
+            self.rows[pos].writer_id = writer_id
+
+    @staticmethod
+    def _match(r: FeedRow, f: FeedFilter) -> bool:
+        return (
+            all(
+                want is None or getattr(r, name) == want
+                for name, want in (
+                    ("customer_id", f.customer_id),
+                    ("writer_id", f.writer_id),
+                    ("shop_id", f.shop_id),
+                    ("channel", f.channel),
+                    ("record_type", f.record_type),
+                    ("sport", f.sport),
+                )
+            )
+            and (f.min_stake_minor is None or (r.stake_minor or 0) >= f.min_stake_minor)
+            and (not f.risk_levels or r.risk_level in f.risk_levels)
+            and (not f.selection or f.selection.lower() in " ".join(r.selections).lower())
+        )
+
+    def page(
+        self, start: datetime, end: datetime, before: str | None, limit: int, f: FeedFilter
+    ) -> tuple[list[FeedRow], str | None]:
+        lo, hi = self._pos(start, ""), self._pos(end, "~")
+        before = position_of(before) if before else None
+        found = [
+            r.model_copy() for pos, r in sorted(self.rows.items(), reverse=True)
+            if lo <= pos <= hi and (before is None or pos < before) and self._match(r, f)
+        ]  # fmt: skip
+        page = found[:limit]
+        return page, (page[-1].cursor if len(found) > limit else None)
+
+    def newer(self, since: str, limit: int, f: FeedFilter) -> list[FeedRow]:
+        since = position_of(since)
+        found = [r.model_copy() for pos, r in sorted(self.rows.items()) if pos > since and self._match(r, f)]
+        return found[:limit]
+
+
 class MemoryBets:
-    def __init__(self, subjects: MemorySubjects) -> None:
+    def __init__(self, subjects: MemorySubjects, feed: MemoryFeed | None = None) -> None:
         self.subjects = subjects
+        self.feed = feed or MemoryFeed()
         self.items: dict[str, StoredBet] = {}
 
     def get(self, bet_id: str) -> StoredBet | None:
@@ -128,6 +214,7 @@ class MemoryBets:
             if bet.bet_id in self.items:
                 return False
             self.items[bet.bet_id] = StoredBet(bet, fingerprint)
+            self.feed.add(bet)
             for ref in subjects:
                 self.subjects.count(ref, bet, bet.received_at)
         return True
@@ -206,7 +293,7 @@ class MemoryWriters:
         self.slip_bets: dict[str, Bet] = {}  # bet id -> the bet its slip carries
         self.slip_link: dict[str, Any] = {}  # bet id -> the linking decision
         self.jobs: dict[str, WriterJob] = {}
-        self.audits: dict[SubjectRef, list[AuditEvent]] = defaultdict(list)
+        self.audits = subjects.audits  # one audit trail per subject, as in DynamoDB
         self.retired: dict[str, str] = {}
 
     def writer(self, writer_id: str) -> WriterState | None:

@@ -63,6 +63,8 @@ class Context:
 
     currency: str = "GBP"
     linked_customers: Sequence[str] = ()  # for multi-account rules on writers and devices
+    category: str | None = None  # staff's client category of the subject
+    segment: int | None = None  # the subject's risk segment (None: too little history)
 
 
 class RuleKind(StrEnum):
@@ -76,6 +78,7 @@ class RuleKind(StrEnum):
     bet_run = "bet_run"
     beats_sp = "beats_sp"
     multi_account = "multi_account"
+    client_category = "client_category"
 
 
 class Params(BaseModel):
@@ -198,6 +201,16 @@ class MultiAccount(Params):
         return timedelta(0)
 
 
+class ClientCategoryParams(Params):
+    """Any bet by a subject staff put in one of these categories (a self-excluded customer's bet)."""
+
+    kind: Literal["client_category"] = "client_category"
+    categories: list[str] = Field(default_factory=lambda: ["self_excluded"], min_length=1)
+
+    def lookback(self) -> timedelta:
+        return timedelta(0)
+
+
 AnyParams = Annotated[
     StakeWindow
     | BetCount
@@ -208,7 +221,8 @@ AnyParams = Annotated[
     | HarmScreen
     | BetRun
     | BeatsSp
-    | MultiAccount,
+    | MultiAccount
+    | ClientCategoryParams,
     Field(discriminator="kind"),
 ]
 
@@ -231,10 +245,12 @@ class Trigger(StrEnum):
     schedule = "schedule"  # evaluated by the schedule, for subjects with new activity
 
 
+BET_PATH_KINDS = ("bet_count", "client_category")  # evaluated as each bet is recorded, by default
 DEFAULT_BANDS = (Band(min_ratio=1, severity="high"), Band(min_ratio=4, severity="critical"))
 # Kinds whose subject is not a customer's or writer's own betting.
 KINDS_FOR: dict[str, tuple[SubjectKind, ...]] = {
     "multi_account": (SubjectKind.writer, SubjectKind.device),
+    "client_category": (SubjectKind.customer,),
 }
 
 
@@ -258,7 +274,7 @@ class RuleSpec(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> RuleSpec:
-        allowed = KINDS_FOR.get(self.params.kind, (SubjectKind.customer, SubjectKind.writer, SubjectKind.shop))
+        allowed = KINDS_FOR.get(self.params.kind, (SubjectKind.customer, SubjectKind.writer))
         if self.subject_kind not in allowed:
             names = ", ".join(k.value for k in allowed)
             raise ValueError(f"subject_kind: a {self.params.kind} rule applies to {names}")
@@ -286,7 +302,9 @@ class Rule(RuleSpec):
 
     @property
     def effective_trigger(self) -> Trigger:
-        return self.trigger or (Trigger.bet if self.params.kind == "bet_count" else Trigger.schedule)
+        return self.trigger or (
+            Trigger.bet if self.params.kind in ("bet_count", "client_category") else Trigger.schedule
+        )
 
     @property
     def cooldown(self) -> timedelta:
@@ -306,6 +324,8 @@ class Rule(RuleSpec):
         """The alerts this rule raises for `subject` at `now`, given its bets before `now`."""
         if subject.kind is not self.subject_kind:
             return []
+        if self.segment is not None and ctx.segment != self.segment:
+            return []  # a rule targeting one risk segment
         bets = sorted((b for b in bets if b.placed_at <= now), key=lambda b: (b.placed_at, b.bet_id))
         return [self._alert(hit, subject, now) for hit in EVALUATORS[self.params.kind](self.params, bets, now, ctx)]
 
@@ -583,6 +603,22 @@ def _multi_account(p: Params, bets: list[WindowBet], now: datetime, ctx: Context
     ]
 
 
+def _client_category(p: Params, bets: list[WindowBet], now: datetime, ctx: Context) -> list[Hit]:
+    assert isinstance(p, ClientCategoryParams)
+    if not bets or ctx.category not in p.categories:
+        return []
+    newest = bets[-1]
+    return [
+        Hit(
+            Metric(name="category_bets", value=1, threshold=1, unit="bets"),
+            [newest],
+            f"bet while {str(ctx.category).replace('_', ' ')}",
+            f"A bet of {format_minor(newest.stake_minor, ctx.currency)} at {newest.placed_at:%H:%M} UTC by a customer "
+            f"staff put in the category {ctx.category}.",
+        )
+    ]
+
+
 EVALUATORS: dict[str, Evaluator] = {
     "stake_window": _stake_window,
     "bet_count": _bet_count,
@@ -594,6 +630,7 @@ EVALUATORS: dict[str, Evaluator] = {
     "bet_run": _bet_run,
     "beats_sp": _beats_sp,
     "multi_account": _multi_account,
+    "client_category": _client_category,
 }
 
 
@@ -636,6 +673,13 @@ def default_rules(window_hours: int = 24, threshold_minor: int = 50_000) -> list
             subject_kind=SubjectKind.writer,
             params=Structuring(threshold_minor=threshold_minor),
             bands=[Band(min_ratio=1, severity="high"), Band(min_ratio=2, severity="critical")],
+        ),
+        "self_excluded_customer": RuleSpec(
+            name="A bet by a self-excluded customer",
+            subject_kind=SubjectKind.customer,
+            params=ClientCategoryParams(categories=["self_excluded"]),
+            bands=[Band(min_ratio=1, severity="critical")],
+            cooldown_minutes=1,
         ),
         "harm_screen_customer": RuleSpec(
             name="Harm screener: two or more screens in 24 h",

@@ -40,3 +40,32 @@ class Profile:
     bets_total: int
     stake_total_minor: int
     first_bet_at: str | None = None
+
+
+class ClientCategory(StrEnum):
+    """What staff decided about a customer (BetMonitor's client categories)."""
+
+    none = "none"
+    watchlist = "watchlist"
+    restricted_stake = "restricted_stake"
+    price_only = "price_only"  # no offers
+    vip = "vip"
+    new_registration = "new_registration"
+    self_excluded = "self_excluded"
+
+
+# Categories whose bets staff watch in the risk feed.
+WATCHED = (ClientCategory.watchlist, ClientCategory.restricted_stake, ClientCategory.self_excluded)
+
+
+@dataclass(frozen=True)
+class SubjectStatus:
+    """Staff decisions about a subject that scoring and rules read with its history."""
+
+    category: ClientCategory = ClientCategory.none
+    category_reason: str | None = None
+    category_by: str | None = None
+    category_at: str | None = None
+    whitelisted_until: str | None = None  # the opposite of the watchlist: scores damped until then
+    whitelist_reason: str | None = None
+    whitelist_by: str | None = None

@@ -29,7 +29,7 @@ from chalicelib.domain.rules import WindowBet, window_bet_of
 from chalicelib.domain.slips import ClusteringMessage, SlipStatus
 from chalicelib.domain.subjects import SubjectRef
 from chalicelib.domain.writer_index import WriterIndex
-from chalicelib.ports import BetStore, SlipAssignment, SlipStore, StaleWrite, WriterState, WriterStore
+from chalicelib.ports import BetStore, FeedStore, SlipAssignment, SlipStore, StaleWrite, WriterState, WriterStore
 from chalicelib.services.writer_index import WriterIndexCache
 
 RETRIES = 3
@@ -57,6 +57,7 @@ class Clusterer:
         new_id: Callable[[], str] = new_writer_id,
         on_writer_bet: Callable[[SubjectRef, WindowBet], object] | None = None,
         start_merge: MergeStarter | None = None,
+        feed: FeedStore | None = None,
     ):
         self.slips, self.bets, self.store, self.index = slips, bets, writers, index
         self.settings = settings
@@ -64,6 +65,7 @@ class Clusterer:
         self.new_id = new_id
         self.on_writer_bet = on_writer_bet
         self.start_merge = start_merge
+        self.feed = feed
         self._index: WriterIndex | None = None  # refreshed once per batch, and after a lost race
 
     def _current(self, fresh: bool = False) -> WriterIndex:
@@ -121,6 +123,11 @@ class Clusterer:
     def _after(self, state: WriterState, bet: object) -> None:
         writer = SubjectRef.writer(state.writer_id)
         try:
+            if self.feed is not None:
+                from chalicelib.domain.bets import Bet
+
+                assert isinstance(bet, Bet)
+                self.feed.set_writer(bet, state.writer_id)
             if self.on_writer_bet is not None:
                 from chalicelib.domain.bets import Bet
 

@@ -24,6 +24,17 @@ FIRST_RUN_LOOKBACK = timedelta(hours=1)
 MAX_CATCH_UP = timedelta(hours=24)
 
 
+def segment_of_bets(bets: list[WindowBet]) -> int | None:
+    """The subject's risk segment from its bets (the risk model's KMeans; numpy only)."""
+    from chalicelib.domain.risk_history import SubjectHistory
+    from chalicelib.risk.segments import segment_of
+
+    past = [b.past for b in bets if b.past is not None]
+    if not past:
+        return None
+    return segment_of(SubjectHistory.of(past, max(p.placed_at for p in past)))
+
+
 class Monitor:
     def __init__(
         self,
@@ -49,10 +60,18 @@ class Monitor:
 
     # --- the bet path ---------------------------------------------------------------------------
 
-    def on_bet(self, subject: SubjectRef, bets: list[WindowBet], now: datetime) -> list[Alert]:
+    def on_bet(
+        self,
+        subject: SubjectRef,
+        bets: list[WindowBet],
+        now: datetime,
+        category: str | None = None,
+        segment: int | None = None,
+    ) -> list[Alert]:
         """Bet-triggered rules of `subject` over its bets up to the one just recorded; alerts raised
         are published at once (what cannot be sent stays in the outbox for the schedule)."""
-        raised = self._evaluate(subject, bets, now, self._rules(Trigger.bet, subject.kind))
+        rules = self._rules(Trigger.bet, subject.kind)
+        raised = self._evaluate(subject, bets, now, rules, category=category, segment=segment)
         self.publish([a for a in raised if not a.shadow])
         return raised
 
@@ -102,13 +121,25 @@ class Monitor:
         anyone = SubjectRef(SubjectKind.customer, "*")
         return self._evaluate(anyone, bets, now, [rule])
 
-    def _evaluate(self, subject: SubjectRef, bets: list[WindowBet], now: datetime, rules: list[Rule]) -> list[Alert]:
+    def _evaluate(
+        self,
+        subject: SubjectRef,
+        bets: list[WindowBet],
+        now: datetime,
+        rules: list[Rule],
+        category: str | None = None,
+        segment: int | None = None,
+    ) -> list[Alert]:
         raised: list[Alert] = []
         links: list[str] | None = None
+        if segment is None and any(r.segment is not None for r in rules):
+            segment = segment_of_bets(bets)
         for rule in rules:
             if rule.kind == "multi_account" and links is None:
                 links = [r.id for r in self.subjects.links(subject) if r.kind is SubjectKind.customer]
-            ctx = Context(currency=self.currency, linked_customers=links or ())
+            if rule.kind == "client_category" and category is None:
+                category = self.subjects.status(subject).category.value
+            ctx = Context(currency=self.currency, linked_customers=links or (), category=category, segment=segment)
             for alert in rule.evaluate(subject, bets, now, ctx):
                 alert.events.append(AlertEvent(at=now, actor="system", action="raised", status=alert.status))
                 if self.alerts.create(alert, rule.cooldown):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.domain.errors import NotFound
-from chalicelib.domain.subjects import Profile, SubjectRef
+from chalicelib.domain.audit import AuditEvent
+from chalicelib.domain.errors import Invalid, NotFound
+from chalicelib.domain.subjects import ClientCategory, Profile, SubjectRef, SubjectStatus
 from chalicelib.ports import SubjectStore
+from chalicelib.services.monitoring import segment_of_bets
 
 WINDOWS = (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", timedelta(days=30)))
 
@@ -25,6 +27,9 @@ class SubjectSummary:
     windows: dict[str, Window]
     linked: list[SubjectRef] = field(default_factory=list)
     slips: list[str] = field(default_factory=list)
+    status: SubjectStatus = field(default_factory=SubjectStatus)
+    segment: int | None = None
+    segment_name: str | None = None
 
 
 class ProfileReader:
@@ -37,14 +42,71 @@ class ProfileReader:
         if profile is None:
             raise NotFound(f"{ref.kind.value} {ref.id} not found")
         now = self.clock()
-        bets = self.subjects.bets_between(ref, now - WINDOWS[-1][1], now)
+        bets, status = self.subjects.recent(ref, now - WINDOWS[-1][1], now)
         windows = {}
         for label, delta in WINDOWS:
             sel = [b for b in bets if b.placed_at >= now - delta]
             windows[label] = Window(bets=len(sel), stake_minor=sum(b.stake_minor for b in sel))
+        segment = segment_of_bets(bets)
         return SubjectSummary(
             profile=profile,
             windows=windows,
             linked=sorted(self.subjects.links(ref)),
             slips=sorted(self.subjects.slips(ref)),
+            status=status,
+            segment=segment,
+            segment_name=segment_name(segment),
         )
+
+    # --- staff decisions about customers ------------------------------------------------------
+
+    def set_category(self, customer_id: str, category: ClientCategory, reason: str, actor: str) -> SubjectStatus:
+        ref = SubjectRef.customer(customer_id)
+        before = self.subjects.status(ref)
+        after = replace(before, category=category, category_reason=reason, category_by=actor,
+                        category_at=self.clock().isoformat())  # fmt: skip
+        self.subjects.set_status(ref, after, self._audit(ref, actor, "category_set", before, after, reason))
+        return after
+
+    def whitelist(self, customer_id: str, until: datetime, reason: str, actor: str) -> SubjectStatus:
+        """Scores of the customer's bets within its usual range are damped until `until` (audited)."""
+        if until <= self.clock():
+            raise Invalid("until: must be in the future")
+        ref = SubjectRef.customer(customer_id)
+        before = self.subjects.status(ref)
+        after = replace(before, whitelisted_until=until.isoformat(), whitelist_reason=reason, whitelist_by=actor)
+        self.subjects.set_status(ref, after, self._audit(ref, actor, "whitelisted", before, after, reason))
+        return after
+
+    def clear_whitelist(self, customer_id: str, actor: str) -> SubjectStatus:
+        ref = SubjectRef.customer(customer_id)
+        before = self.subjects.status(ref)
+        after = replace(before, whitelisted_until=None, whitelist_reason=None, whitelist_by=None)
+        self.subjects.set_status(ref, after, self._audit(ref, actor, "whitelist_removed", before, after, None))
+        return after
+
+    def audit(self, ref: SubjectRef) -> list[AuditEvent]:
+        return self.subjects.audit(ref)
+
+    def _audit(
+        self, ref: SubjectRef, actor: str, action: str, before: SubjectStatus, after: SubjectStatus, note: str | None
+    ) -> AuditEvent:
+        return AuditEvent(
+            at=self.clock(), actor=actor, action=action, entity=f"{ref.kind.value}:{ref.id}",
+            before=_jsonable(before), after=_jsonable(after), note=note,
+        )  # fmt: skip
+
+
+def _jsonable(status: SubjectStatus) -> dict[str, object]:
+    d = asdict(status)
+    d["category"] = status.category.value
+    return d
+
+
+def segment_name(segment: int | None) -> str | None:
+    if segment is None:
+        return None
+    from chalicelib.risk.segments import describe
+
+    found = describe(segment)
+    return str(found["name"]) if found else None

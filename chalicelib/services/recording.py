@@ -19,7 +19,7 @@ from chalicelib.domain.errors import Conflict, Invalid
 from chalicelib.domain.money import to_minor
 from chalicelib.domain.risk_history import HISTORY_DAYS, SubjectHistory
 from chalicelib.domain.rules import WindowBet, window_bet_of
-from chalicelib.domain.subjects import SubjectRef
+from chalicelib.domain.subjects import ClientCategory, SubjectRef, SubjectStatus
 from chalicelib.ports import BetStore, RiskScorer, StoredBet, SubjectStore
 
 
@@ -44,8 +44,13 @@ def potential_return(body: BetIn) -> int | None:
     return int((Decimal(body.stake_minor) * product).to_integral_value())
 
 
-# Bet-path monitoring: (subject, its bets up to and including this one, the bet's time) -> alerts.
-BetHook = Callable[[SubjectRef, list[WindowBet], datetime], list[Any]]
+# Bet-path monitoring: (subject, its bets up to and including this one, the bet's time, its
+# category, its risk segment) -> alerts.
+BetHook = Callable[[SubjectRef, list[WindowBet], datetime, str, int | None], list[Any]]
+
+
+def _when(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw else None
 
 
 class BetRecorder:
@@ -80,8 +85,13 @@ class BetRecorder:
         if existing := self.bets.get(bet_id):
             return self._replay(existing, fp)
         subjects = [SubjectRef.customer(body.customer_id)] if body.customer_id else []
-        past = self._past(subjects[0], body) if subjects else []
-        history = SubjectHistory.of([b.past for b in past if b.past is not None], body.placed_at)
+        past, status = self._past(subjects[0], body) if subjects else ([], SubjectStatus())
+        history = SubjectHistory.of(
+            [b.past for b in past if b.past is not None],
+            body.placed_at,
+            whitelisted_until=_when(status.whitelisted_until),
+            category=status.category.value if status.category is not ClientCategory.none else None,
+        )
         bet = self.build(body, bet_id, source, history)
         if not self.bets.record(bet, fp, subjects):
             # A concurrent retry won the race: answer as a replay.
@@ -96,22 +106,22 @@ class BetRecorder:
         )
         if monitor and self.on_bet is not None:
             for subject in subjects:
-                self._monitor(subject, [*past, window_bet_of(bet)], bet)
+                self._monitor(subject, [*past, window_bet_of(bet)], bet, status.category.value)
         return bet, True
 
-    def _monitor(self, subject: SubjectRef, bets: list[WindowBet], bet: Bet) -> None:
+    def _monitor(self, subject: SubjectRef, bets: list[WindowBet], bet: Bet, category: str) -> None:
         # The bet is acknowledged whatever happens here: a rule failing must not lose it.
         assert self.on_bet is not None
         try:
-            self.on_bet(subject, bets, bet.placed_at)
+            self.on_bet(subject, bets, bet.placed_at, category, bet.risk.segment)
         except Exception:  # noqa: BLE001 - logged and counted; the bet stays recorded
             obs.count(obs.BET_PATH_RULE_ERRORS)
             logger.exception("bet-path rules failed", extra={"bet_id": bet.bet_id})
 
-    def _past(self, subject: SubjectRef, body: BetIn) -> list[WindowBet]:
-        # One Query: the scorer's history and the bet-path rules' window alike.
+    def _past(self, subject: SubjectRef, body: BetIn) -> tuple[list[WindowBet], SubjectStatus]:
+        # One Query: the scorer's history, the bet-path rules' window and staff's status alike.
         end = body.placed_at
-        return self.subjects.bets_between(subject, end - timedelta(days=HISTORY_DAYS), end)
+        return self.subjects.recent(subject, end - timedelta(days=HISTORY_DAYS), end)
 
     def build(self, body: BetIn, bet_id: str, source: str, history: SubjectHistory) -> Bet:
         return Bet(

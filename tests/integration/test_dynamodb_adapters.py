@@ -347,3 +347,32 @@ def test_no_skew_between_training_and_the_stored_history(adapters: wiring.Adapte
     trained = SubjectHistory.of([past_bet(b) for b in bodies[:-1]], bodies[-1].placed_at)
     assert len(served.bets) == 4
     assert np.array_equal(vectorize(bodies[-1], served), vectorize(bodies[-1], trained))
+
+
+def test_feed_pages_across_shards_and_hours_each_row_once(adapters: wiring.Adapters) -> None:
+    from chalicelib.domain.feed import FeedFilter
+
+    start = NOW - timedelta(hours=2)
+    ids = []
+    for i in range(30):
+        bet = make_bet(adapters, bet_id=f"FD-{i:02d}", stake=f"{i + 1}.00", customer_id=f"K{i % 4}")
+        bet = bet.model_copy(update={"received_at": start + timedelta(minutes=4 * i)})  # two hours of bets
+        assert adapters.bets.record(bet, "fp", [])
+        ids.append(bet.bet_id)
+    seen: list[str] = []
+    cursor = None
+    for _ in range(20):
+        rows, cursor = adapters.feed.page(
+            start - timedelta(minutes=1), NOW + timedelta(hours=1), cursor, 7, FeedFilter()
+        )
+        seen += [r.record_id for r in rows]
+        if cursor is None:
+            break
+    assert seen == ids[::-1]  # newest first, each once, across 8 shards and 2 hours
+    big = adapters.feed.page(start, NOW + timedelta(hours=1), None, 50, FeedFilter(min_stake_minor=2500))[0]
+    assert [r.record_id for r in big] == ["FD-29", "FD-28", "FD-27", "FD-26", "FD-25", "FD-24"]
+    k1 = adapters.feed.page(start, NOW + timedelta(hours=1), None, 50, FeedFilter(customer_id="K1"))[0]
+    assert {r.customer_id for r in k1} == {"K1"} and len(k1) == 8
+    oldest = adapters.feed.page(start, NOW + timedelta(hours=1), None, 50, FeedFilter())[0][-1]
+    newer = adapters.feed.newer(oldest.cursor, 5, FeedFilter())
+    assert [r.record_id for r in newer] == ids[1:6]

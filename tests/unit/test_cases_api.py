@@ -141,7 +141,7 @@ def test_rules_are_seeded_and_readable_by_staff(api: Api) -> None:
     rules = {r["rule_id"]: r for r in api.get("/rules").json_body["rules"]}
     assert set(rules) == {
         "stake_window_customer", "stake_window_writer", "velocity_customer",
-        "structuring_customer", "structuring_writer", "harm_screen_customer",
+        "structuring_customer", "structuring_writer", "harm_screen_customer", "self_excluded_customer",
     }  # fmt: skip
     assert rules["velocity_customer"]["params"] == {"kind": "bet_count", "window_seconds": 60, "count": 10}
     assert api.get("/rules/velocity_customer/audit").json_body["events"][0]["action"] == "seeded"

@@ -284,7 +284,9 @@ def test_shadow_rules_mark_their_alerts() -> None:
 
 def test_defaults_seeded() -> None:
     seeded = {r.rule_id: r for r in default_rules(24, 50_000)}
-    assert {r.kind for r in seeded.values()} == {"stake_window", "bet_count", "structuring", "harm_screen"}
+    assert {r.kind for r in seeded.values()} == {
+        "stake_window", "bet_count", "structuring", "harm_screen", "client_category",
+    }  # fmt: skip
     assert {r.subject_kind for r in seeded.values() if r.kind == "stake_window"} == {
         SubjectKind.customer,
         SubjectKind.writer,
@@ -295,3 +297,20 @@ def test_defaults_seeded() -> None:
     spec = seeded["structuring_customer"].model_dump(exclude={"rule_id", "version", "updated_by", "updated_at"})
     assert isinstance(RuleSpec.model_validate(spec), RuleSpec)
     assert Band(min_ratio=1, severity="high") in seeded["stake_window_customer"].bands
+
+
+def test_client_category_fires_on_any_bet_of_a_self_excluded_customer() -> None:
+    r = rule(
+        {"kind": "client_category", "categories": ["self_excluded"]}, bands=[{"min_ratio": 1, "severity": "critical"}]
+    )
+    assert r.effective_trigger is Trigger.bet
+    assert not fires(r, bets(100), ctx=Context(category="vip"))
+    [alert] = r.evaluate(C, bets(100), NOW, Context(category="self_excluded"))
+    assert alert.severity == "critical" and "self excluded" in alert.title
+
+
+def test_a_rule_can_target_a_segment() -> None:
+    r = rule({"kind": "stake_window"}, segment=3)
+    assert not fires(r, bets(90_000), ctx=Context(segment=2))
+    assert not fires(r, bets(90_000), ctx=Context(segment=None))
+    assert fires(r, bets(90_000), ctx=Context(segment=3))

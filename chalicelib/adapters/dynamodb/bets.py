@@ -55,14 +55,20 @@ class DynamoBetStore:
         return {
             "pk": keys.feed(at, bet.bet_id),
             "sk": keys.feed_sort(at, bet.bet_id),
+            "record_type": "bet",
             "bet_id": bet.bet_id,
             "customer_id": bet.customer_id,
             "shop_id": bet.shop_id,
             "channel": bet.channel.value,
             "stake_minor": bet.stake_minor,
+            "bet_type": bet.bet_type.value,
             "odds": combined_odds(bet),
+            "risk_score": bet.risk.score,
             "risk_level": bet.risk.level,
             "sport": bet.sport,
+            # For display and the selection filter (lower case: DynamoDB's contains is case-sensitive).
+            "sel": [f"{s.selection} ({s.event})" for s in bet.selections],
+            "sel_lc": " | ".join(f"{s.selection} {s.event}" for s in bet.selections).lower(),
             "placed_at": keys.iso(bet.placed_at),
             "expires_at": int(at.timestamp()) + FEED_TTL_DAYS * 86400,
         }

@@ -159,6 +159,23 @@ class Dynamo:
         last = page.get("LastEvaluatedKey")
         return [from_item(i) for i in page.get("Items", [])], (from_item(last) if last else None)
 
+    def batch_get(self, table: str, keys: list[dict[str, Any]], projection: str | None = None) -> list[dict[str, Any]]:
+        """Items by key, 100 at a time, unprocessed keys retried (eventually consistent)."""
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(keys), 100):
+            request: dict[str, Any] = {"Keys": [to_item(k) for k in keys[i : i + 100]]}
+            if projection:
+                request["ProjectionExpression"] = projection
+            pending: dict[str, Any] = {table: request}
+            for attempt in range(CONFLICT_ATTEMPTS):
+                resp = self._call("batch_get_item", RequestItems=pending)
+                out += [from_item(x) for x in resp.get("Responses", {}).get(table, [])]
+                pending = resp.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                self._sleep(random.uniform(0, CONFLICT_BASE_S * 2**attempt))
+        return out
+
     def describe(self, table: str) -> None:
         self._call("describe_table", TableName=table)
 

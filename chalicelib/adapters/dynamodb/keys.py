@@ -5,6 +5,7 @@ Tables (declared in core/resources.py):
   subjects    pk CUST#<customer id> | WRITER#<writer id>
                 sk PROFILE                     running totals (ADD updates)
                 sk BET#<placed_at>#<bet id>    one item per bet: exact rolling windows by Query (TTL)
+                sk BET~STATUS                  staff's category and whitelist (read with the bets)
                 sk LINK#<kind>#<id>            customer <-> writer links, on both sides
                 sk SLIP#<bet id>               a writer's slips (on the customer too, for its profile)
                 sk TAG#CUST#<id>               a staff tag of a writer to a customer
@@ -79,6 +80,15 @@ def subject_bet(placed_at: datetime, bet_id: str) -> str:
 def subject_bets_between(start: datetime, end: datetime) -> tuple[str, str]:
     # "~" sorts after every character used in bet ids, so bets placed exactly at `end` are included.
     return f"{BET_PREFIX}{iso(start)}", f"{BET_PREFIX}{iso(end)}~"
+
+
+# Sorts right after every BET#<placed_at>#<id> item ('~' > '#'), so the bet path's one history
+# Query reads the subject's status (category, whitelist) with its bets.
+SUBJECT_STATUS = "BET~STATUS"
+
+
+def subject_bets_and_status(start: datetime) -> tuple[str, str]:
+    return f"{BET_PREFIX}{iso(start)}", SUBJECT_STATUS
 
 
 def link(other: SubjectRef) -> str:
@@ -187,6 +197,10 @@ def seen_partitions(day: str) -> list[str]:
 
 def feed(ts: datetime, bet_id: str) -> str:
     return f"FEED#{ts.astimezone(UTC).strftime('%Y-%m-%dT%H')}#{shard(bet_id, FEED_SHARDS)}"
+
+
+def feed_partitions(hour: datetime) -> list[str]:
+    return [f"FEED#{hour.astimezone(UTC).strftime('%Y-%m-%dT%H')}#{n}" for n in range(FEED_SHARDS)]
 
 
 def feed_sort(ts: datetime, bet_id: str) -> str:

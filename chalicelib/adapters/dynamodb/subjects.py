@@ -4,15 +4,18 @@ evaluate (subjects with new activity since its last run, in sharded 5-minute buc
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.client import Dynamo, put, update, values
+from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet
 from chalicelib.domain.risk_history import PastBet
 from chalicelib.domain.rules import WindowBet, window_bet_of
-from chalicelib.domain.subjects import Profile, SubjectRef
+from chalicelib.domain.subjects import ClientCategory, Profile, SubjectRef, SubjectStatus
 
 ACTIVITY_TTL = timedelta(days=2)
 WINDOW_FIELDS = (
@@ -85,6 +88,29 @@ def seen_item(ref: SubjectRef, placed: datetime, history_days: int) -> dict[str,
     }
 
 
+STATUS_FIELDS = "category, category_reason, category_by, category_at, whitelisted_until, whitelist_reason, whitelist_by"
+
+
+def _status(i: dict[str, Any]) -> SubjectStatus:
+    return SubjectStatus(
+        category=ClientCategory(i.get("category") or "none"),
+        category_reason=i.get("category_reason"),
+        category_by=i.get("category_by"),
+        category_at=i.get("category_at"),
+        whitelisted_until=i.get("whitelisted_until"),
+        whitelist_reason=i.get("whitelist_reason"),
+        whitelist_by=i.get("whitelist_by"),
+    )
+
+
+def audit_item(subject: SubjectRef, event: AuditEvent) -> dict[str, Any]:
+    return {
+        "pk": keys.subject(subject),
+        "sk": keys.audit(event.at, uuid.uuid4().hex[:8]),
+        "doc": event.model_dump(mode="json"),
+    }
+
+
 def window_bet(i: dict[str, Any]) -> WindowBet:
     return WindowBet(
         bet_id=i["bet_id"],
@@ -129,6 +155,46 @@ class DynamoSubjectStore:
             ProjectionExpression=WINDOW_FIELDS,
         )
         return [window_bet(i) for i in items]
+
+    def recent(self, subject: SubjectRef, start: datetime, end: datetime) -> tuple[list[WindowBet], SubjectStatus]:
+        lo, hi = keys.subject_bets_and_status(start)
+        end_iso = keys.iso(end)
+        bets, status = [], SubjectStatus()
+        for i in self.db.query(
+            self.table,
+            max_pages=20,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=values(pk=keys.subject(subject), lo=lo, hi=hi),
+            ProjectionExpression=f"sk, {WINDOW_FIELDS}, {STATUS_FIELDS}",
+        ):
+            if i["sk"] == keys.SUBJECT_STATUS:
+                status = _status(i)
+            elif i["placed_at"] <= end_iso:  # bets placed after this one (late arrivals) are not its history
+                bets.append(window_bet(i))
+        return bets, status
+
+    def status(self, subject: SubjectRef) -> SubjectStatus:
+        item = self.db.get(self.table, {"pk": keys.subject(subject), "sk": keys.SUBJECT_STATUS})
+        return _status(item) if item else SubjectStatus()
+
+    def statuses(self, subjects: list[SubjectRef]) -> dict[SubjectRef, SubjectStatus]:
+        found = self.db.batch_get(
+            self.table, [{"pk": keys.subject(s), "sk": keys.SUBJECT_STATUS} for s in sorted(set(subjects))]
+        )
+        return {keys.parse_subject(i["pk"]): _status(i) for i in found}
+
+    def set_status(self, subject: SubjectRef, status: SubjectStatus, audit: AuditEvent) -> None:
+        doc = {"pk": keys.subject(subject), "sk": keys.SUBJECT_STATUS, **{k: v for k, v in asdict(status).items()}}
+        doc["category"] = status.category.value
+        self.db.transact([put(self.table, doc), put(self.table, audit_item(subject, audit))])
+
+    def audit(self, subject: SubjectRef) -> list[AuditEvent]:
+        items = self.db.query(
+            self.table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :a)",
+            ExpressionAttributeValues=values(pk=keys.subject(subject), a=keys.AUDIT_PREFIX),
+        )
+        return [AuditEvent.model_validate(i["doc"]) for i in items]
 
     def profile(self, subject: SubjectRef) -> Profile | None:
         item = self.db.get(self.table, {"pk": keys.subject(subject), "sk": keys.PROFILE}, consistent=False)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from chalice import Blueprint, Response
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from chalicelib import wiring
-from chalicelib.api.spec import Ctx, Spec, endpoint, json_response
+from chalicelib.api.spec import ANY_CONTENT, Ctx, Spec, endpoint, json_response
 from chalicelib.domain.access import Role
-from chalicelib.domain.subjects import SubjectRef
+from chalicelib.domain.audit import AuditEvent
+from chalicelib.domain.subjects import ClientCategory, SubjectRef
 from chalicelib.services.profiles import SubjectSummary
 
 bp = Blueprint(__name__)
@@ -29,6 +32,11 @@ class SubjectView(BaseModel):
     windows: dict[str, WindowTotals]
     linked: list[str] = Field(description="Linked writer ids (for a customer) or customer ids (for a writer).")
     slips: list[str] = Field(default_factory=list, description="Bet ids of the subject's slips.")
+    category: ClientCategory = ClientCategory.none
+    category_reason: str | None = None
+    whitelisted_until: str | None = Field(default=None, description="Staff whitelist: scores damped until then.")
+    segment: int | None = Field(default=None, description="Risk segment (None: too little history).")
+    segment_name: str | None = None
 
 
 def _view(s: SubjectSummary) -> SubjectView:
@@ -43,7 +51,38 @@ def _view(s: SubjectSummary) -> SubjectView:
         windows={k: WindowTotals(bets=w.bets, stake_minor=w.stake_minor) for k, w in s.windows.items()},
         linked=[ref.id for ref in s.linked],
         slips=s.slips,
+        category=s.status.category,
+        category_reason=s.status.category_reason,
+        whitelisted_until=s.status.whitelisted_until,
+        segment=s.segment,
+        segment_name=s.segment_name,
     )
+
+
+class CategoryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    category: ClientCategory
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class WhitelistRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    until: AwareDatetime = Field(description="The whitelist ends then (at most a year ahead).")
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class StatusView(BaseModel):
+    category: ClientCategory
+    category_reason: str | None = None
+    category_by: str | None = None
+    category_at: str | None = None
+    whitelisted_until: str | None = None
+    whitelist_reason: str | None = None
+    whitelist_by: str | None = None
+
+
+class SubjectAudit(BaseModel):
+    events: list[AuditEvent]
 
 
 @bp.route("/customers/{customer_id}", methods=["GET"])
@@ -62,3 +101,48 @@ def get_customer(ctx: Ctx, customer_id: str) -> Response:
 )
 def get_writer(ctx: Ctx, writer_id: str) -> Response:
     return json_response(_view(wiring.container().profiles.summary(SubjectRef.writer(writer_id))))
+
+
+@bp.route("/customers/{customer_id}/category", methods=["PUT"], content_types=ANY_CONTENT)
+@endpoint(
+    bp,
+    Spec(
+        "Set the customer's client category (audited)",
+        roles=(Role.staff,),
+        request=CategoryRequest,
+        response=StatusView,
+    ),
+)
+def set_category(ctx: Ctx, customer_id: str) -> Response:
+    b: CategoryRequest = ctx.body
+    status = wiring.container().profiles.set_category(customer_id, b.category, b.reason, ctx.principal.id)
+    return json_response(StatusView(**asdict(status)))
+
+
+@bp.route("/customers/{customer_id}/whitelist", methods=["PUT"], content_types=ANY_CONTENT)
+@endpoint(
+    bp,
+    Spec(
+        "Whitelist the customer until a time (audited)",
+        roles=(Role.staff,),
+        request=WhitelistRequest,
+        response=StatusView,
+    ),
+)
+def whitelist(ctx: Ctx, customer_id: str) -> Response:
+    b: WhitelistRequest = ctx.body
+    status = wiring.container().profiles.whitelist(customer_id, b.until, b.reason, ctx.principal.id)
+    return json_response(StatusView(**asdict(status)))
+
+
+@bp.route("/customers/{customer_id}/whitelist", methods=["DELETE"])
+@endpoint(bp, Spec("End the customer's whitelist (audited)", roles=(Role.staff,), response=StatusView))
+def clear_whitelist(ctx: Ctx, customer_id: str) -> Response:
+    status = wiring.container().profiles.clear_whitelist(customer_id, ctx.principal.id)
+    return json_response(StatusView(**asdict(status)))
+
+
+@bp.route("/customers/{customer_id}/audit", methods=["GET"])
+@endpoint(bp, Spec("Staff actions on the customer", roles=(Role.staff,), response=SubjectAudit))
+def customer_audit(ctx: Ctx, customer_id: str) -> Response:
+    return json_response(SubjectAudit(events=wiring.container().profiles.audit(SubjectRef.customer(customer_id))))
