@@ -15,7 +15,7 @@ from chalice import Chalice, Rate
 from pydantic import Json
 
 from chalicelib import wiring
-from chalicelib.api.routes import access, alerts, bets, subjects, system
+from chalicelib.api.routes import access, alerts, bets, subjects, system, web
 from chalicelib.core import observability as obs
 from chalicelib.core.config import settings
 from chalicelib.core.observability import logger, tracer
@@ -24,7 +24,7 @@ from chalicelib.domain.slips import ClusteringMessage
 from chalicelib.services.clustering import StaleSlip
 
 app = Chalice(app_name="betwatch")
-for blueprint in (system.bp, access.bp, bets.bp, subjects.bp, alerts.bp):
+for blueprint in (system.bp, access.bp, bets.bp, subjects.bp, alerts.bp, web.bp):
     app.register_blueprint(blueprint)
 
 
