@@ -1,5 +1,5 @@
 // Building DOM without HTML strings: every text from the API goes in as a text node, so nothing it
-// holds can become markup (no innerHTML anywhere in the app).
+// holds can become markup (no module parses HTML from a string; tests/unit/test_web.py checks).
 
 /**
  * h("a", {href: "#/x", class: "link", onClick: fn}, "text", child, [more]) -> HTMLElement.
