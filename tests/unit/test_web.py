@@ -147,7 +147,7 @@ def test_docs_html_references_only_local_assets(api: Api) -> None:
 
 def test_vendored_swagger_ui_matches_its_recorded_sha256() -> None:
     sums = (assets.SWAGGER_UI / "SHA256SUMS").read_text().split("\n")
-    recorded = dict(reversed(line.split()) for line in sums if line)
+    recorded = {name: digest for digest, name in (line.split() for line in sums if line)}
     assert set(recorded) == set(assets.SWAGGER_FILES)
     for name, digest in recorded.items():
         assert hashlib.sha256((assets.SWAGGER_UI / name).read_bytes()).hexdigest() == digest, name
