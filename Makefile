@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.1
   if $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then echo $$p; break; fi; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: venv test lint unit integration e2e pytest run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes check-image localstack-venv test-localstack coldstart clean
+.PHONY: venv test lint unit integration e2e pytest test-browser vendor-swagger-ui run demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes check-image localstack-venv test-localstack coldstart clean
 
 venv: $(STAMP)
 
@@ -32,11 +32,25 @@ integration: venv
 e2e: venv
 	$(PY) -m pytest tests/e2e
 
+# Every layer but the browser tests, which `test-browser` runs (once) with their own stack.
 pytest: venv
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/browser
 
-# The README's test command: lint, types, every test layer, function sizes and cold-start figures.
-test: lint pytest check-sizes check-image coldstart
+# The staff app and /docs in Debian's Chromium, driven by Playwright, against local.run's stack
+# (~30 s; screenshots in tests/browser/artifacts/). Without Chromium: skipped, and said so, unless
+# BETWATCH_BROWSER_TESTS=required (CI), which makes that a failure.
+test-browser: venv
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || [ -n "$$BETWATCH_CHROMIUM" ]; then \
+	  $(PY) -m pytest tests/browser -rs; \
+	elif [ "$$BETWATCH_BROWSER_TESTS" = required ]; then \
+	  echo "*** browser tests REQUIRED but no chromium on PATH (apt-get install chromium) ***"; exit 1; \
+	else \
+	  echo; echo "*** SKIPPED: browser tests (tests/browser): no chromium on PATH."; \
+	  echo "*** Install it with: apt-get install chromium   (or set BETWATCH_CHROMIUM=/path/to/chromium)"; echo; \
+	fi
+
+# The README's test command: lint, types, every test layer, browser tests, function sizes and cold-start figures.
+test: lint pytest test-browser check-sizes check-image coldstart
 
 coldstart: venv
 	$(PY) bench/bench_coldstart.py --runs 3
@@ -60,6 +74,11 @@ train-handwriting: venv
 SLIPS ?= ../shared/data/betfred-slips
 evaluate-slips: venv
 	$(PY) -m training.handwriting.evaluate --path $(SLIPS)
+
+# Swagger UI for /docs, vendored from npm (pinned in chalicelib/web/vendor/swagger-ui/VERSION;
+# SWAGGER_UI_VERSION=x.y.z moves the pin) with SHA256SUMS rewritten.
+vendor-swagger-ui:
+	chalicelib/web/vendor/refresh_swagger_ui.sh $(SWAGGER_UI_VERSION)
 
 # Slip timing on real scans when SLIPS exists (else generated slips only); 100k-writer matching.
 bench: venv

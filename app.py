@@ -15,7 +15,7 @@ from chalice import Chalice, Rate
 from pydantic import Json
 
 from chalicelib import wiring
-from chalicelib.api.routes import access, alerts, bets, feed, rules, subjects, system, writers
+from chalicelib.api.routes import access, alerts, bets, feed, rules, subjects, system, web, writers
 from chalicelib.core import observability as obs
 from chalicelib.core.config import settings
 from chalicelib.core.observability import logger, tracer
@@ -25,7 +25,7 @@ from chalicelib.domain.writers import JobMessage
 from chalicelib.services.clustering import StaleSlip
 
 app = Chalice(app_name="betwatch")
-for blueprint in (system.bp, access.bp, bets.bp, subjects.bp, alerts.bp, rules.bp, writers.bp, feed.bp):
+for blueprint in (system.bp, access.bp, bets.bp, subjects.bp, alerts.bp, rules.bp, writers.bp, feed.bp, web.bp):
     app.register_blueprint(blueprint)
 
 

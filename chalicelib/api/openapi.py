@@ -11,16 +11,12 @@ from pydantic.json_schema import models_json_schema
 
 from chalicelib.api.errors import ErrorBody
 from chalicelib.api.spec import Spec
+from chalicelib.web import assets
 
 REF = "#/components/schemas/{model}"
 
-SWAGGER_HTML = """<!doctype html>
-<html><head><meta charset="utf-8"><title>betwatch API</title>
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#ui"});</script>
-</body></html>"""
+# Swagger UI's own assets from the package (chalicelib/web): /docs works with no network beyond the API.
+SWAGGER_HTML = assets.docs_html()
 
 REASONS = {
     200: "OK",

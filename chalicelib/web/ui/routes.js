@@ -1,0 +1,43 @@
+// Every page of the app. To add one: write views/<name>.js (a default export `async (ctx) => Node`)
+// and add a line here; `nav` puts it in the main menu, `soon` marks a page whose API is not there yet.
+
+const STAFF = ["staff"]; // admin may see everything too (session.may)
+
+export const routes = [
+  { path: "/login", view: () => import("./views/login.js"), public: true },
+  { path: "/alerts", view: () => import("./views/alerts.js"), nav: "Alerts", roles: STAFF },
+  { path: "/alerts/:id", view: () => import("./views/alert.js"), roles: STAFF, section: "/alerts" },
+  { path: "/bets/:id", view: () => import("./views/bet.js"), roles: STAFF },
+  { path: "/customers/:id", view: () => import("./views/subject.js"), roles: STAFF, kind: "customer" },
+  { path: "/writers/:id", view: () => import("./views/subject.js"), roles: STAFF, kind: "writer" },
+  {
+    path: "/feed",
+    view: () => import("./views/soon.js"),
+    nav: "Live feed",
+    roles: STAFF,
+    soon: "Every bet as it is placed, refreshed automatically, with filters by shop, channel, stake and risk level.",
+  },
+  {
+    path: "/risk",
+    view: () => import("./views/soon.js"),
+    nav: "Risk feed",
+    roles: STAFF,
+    soon: "The bets the model scored high or critical, newest first, with their signals.",
+  },
+  {
+    path: "/reports",
+    view: () => import("./views/soon.js"),
+    nav: "Reports",
+    roles: STAFF,
+    soon: "The daily and weekly reports with their charts: stakes, alerts raised and resolved, slips linked.",
+  },
+  {
+    path: "/rules",
+    view: () => import("./views/soon.js"),
+    nav: "Rules",
+    roles: STAFF,
+    soon: "The rule catalogue: each rule's thresholds and version, enable or disable it, and its shadow hits.",
+  },
+];
+
+export const HOME = "/alerts";
