@@ -283,6 +283,7 @@ def test_slip(system: tuple[Api, Any, Recorder]) -> None:
             "dynamodb:GetItem": 3,
             "dynamodb:Query": 8 * hours,
             "dynamodb:TransactWriteItems": 1,
+            "dynamodb:UpdateItem": 1,  # the feed row shows the writer
             "sqs:DeleteMessageBatch": 1,
             "sqs:ReceiveMessage": 1,
         },
@@ -290,10 +291,10 @@ def test_slip(system: tuple[Api, Any, Recorder]) -> None:
         # slip record 1 + bet 1 + the joined writer's item 1, all consistent
         "rru": 0.5 * 8 * hours + 3,
         # slip, writer item, its delta, writer SLIP#, writer BET#, writer PROFILE, activity and day
-        # markers: 8 items x2
-        "wru": 16.0,
+        # markers: 8 items x2; the feed row's writer 1
+        "wru": 17.0,
     }
-    assert rec.items_written == 8
+    assert rec.items_written == 9
     assert api.get(f"/bets/{bet_id}/slip").json_body["status"] == "clustered"
 
 
