@@ -15,7 +15,7 @@ from chalice import Chalice, Rate
 from pydantic import Json
 
 from chalicelib import wiring
-from chalicelib.api.routes import access, alerts, bets, feed, rules, subjects, system, web, writers
+from chalicelib.api.routes import access, alerts, bets, feed, reports, rules, subjects, system, web, writers
 from chalicelib.core import observability as obs
 from chalicelib.core.config import settings
 from chalicelib.core.observability import logger, tracer
@@ -25,7 +25,8 @@ from chalicelib.domain.writers import JobMessage
 from chalicelib.services.clustering import StaleSlip
 
 app = Chalice(app_name="betwatch")
-for blueprint in (system.bp, access.bp, bets.bp, subjects.bp, alerts.bp, rules.bp, writers.bp, feed.bp, web.bp):
+BLUEPRINTS = (system, access, bets, subjects, alerts, rules, writers, feed, reports, web)
+for blueprint in (m.bp for m in BLUEPRINTS):
     app.register_blueprint(blueprint)
 
 
@@ -83,6 +84,14 @@ def writer_jobs(event: Any) -> dict[str, Any]:
     try:
         processor = BatchProcessor(event_type=EventType.SQS, model=JobRecord)
         return dict(process_partial_response(event.to_dict(), record_handler, processor, event.context))
+    finally:
+        obs.flush()
+
+
+@app.schedule(Rate(schedule("daily-report").rate_minutes, unit=Rate.MINUTES))
+def daily_report(event: Any) -> dict[str, int]:
+    try:
+        return wiring.container().reports.run_schedule()
     finally:
         obs.flush()
 

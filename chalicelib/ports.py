@@ -321,6 +321,10 @@ class FileStore(Protocol):
 
     def write(self, bucket: str, key: str, data: bytes) -> None: ...
 
+    def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
+        """A short-lived URL to read the object (slip thumbnails for staff)."""
+        ...
+
 
 class MessageQueue(Protocol):
     def send(self, queue: str, body: str) -> None:

@@ -40,6 +40,7 @@ from chalicelib.services.health import HealthService
 from chalicelib.services.monitoring import Monitor
 from chalicelib.services.profiles import ProfileReader
 from chalicelib.services.recording import BetRecorder
+from chalicelib.services.reports import Reports
 from chalicelib.services.rules import RuleCatalogue
 from chalicelib.services.slips import SlipUploads, UploadLimits
 from chalicelib.services.writer_index import WriterIndexCache
@@ -82,6 +83,7 @@ class Container:
     writer_index: WriterIndexCache
     linking: wl.LinkSettings
     feed: FeedReader
+    reports: Reports
 
     def clusterer(self) -> Clusterer:
         a = self.adapters
@@ -126,6 +128,7 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         writer_index=WriterIndexCache(a.writers, a.files, cfg.bucket("index"), linking.dim, clock),
         linking=linking,
         feed=FeedReader(a.feed, a.subjects, clock),
+        reports=Reports(a.feed, a.subjects, a.alerts, a.files, cfg.bucket("reports"), cfg.currency, clock),
     )
 
 

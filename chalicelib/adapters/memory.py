@@ -640,6 +640,9 @@ class MemoryFiles:
     def write(self, bucket: str, key: str, data: bytes) -> None:
         self.objects[(bucket, key)] = bytes(data)
 
+    def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
+        return f"memory://{bucket}/{key}?expires={expires_s}"
+
 
 class MemoryQueue:
     def __init__(self) -> None:

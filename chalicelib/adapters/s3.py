@@ -35,3 +35,8 @@ class S3FileStore:
 
     def write(self, bucket: str, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=bucket, Key=key, Body=data)
+
+    def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
+        return str(
+            self.client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s)
+        )

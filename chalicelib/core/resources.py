@@ -222,6 +222,11 @@ BUCKETS: tuple[Bucket, ...] = (
         purpose="Scanned slip images, uploaded by clients with a presigned POST; kept for audit.",
     ),
     Bucket(
+        "reports",
+        expire_after_days=800,
+        purpose="Daily reports (HTML with inline charts, CSV, JSON) written by the schedule each night.",
+    ),
+    Bucket(
         "index",
         purpose="Snapshots of the writer index, so a new container loads one object then the recent deltas.",
     ),
@@ -243,6 +248,13 @@ TOPICS: tuple[Topic, ...] = (
 )
 
 SCHEDULES: tuple[Schedule, ...] = (
+    Schedule(
+        "daily-report",
+        rate_minutes=60,
+        handler="daily_report",
+        purpose="Writes yesterday's daily report (final) and today's so far to the reports bucket.",
+        local_queue="daily-report-events",
+    ),
     Schedule(
         "compact-writer-index",
         rate_minutes=60,
@@ -317,6 +329,7 @@ FUNCTIONS: tuple[Function, ...] = (
             TableUse("rules", write=True),
         ),
         describe_tables=True,
+        reads_objects=("slips", "reports"),  # slip thumbnails (presigned GETs) and stored reports
         presigns_uploads=("slips",),
         sends_to=("writer-jobs",),
         publishes=("alerts",),
@@ -337,6 +350,14 @@ FUNCTIONS: tuple[Function, ...] = (
         reads_objects=("index",),
         sends_to=("writer-jobs",),
         publishes=("alerts",),
+    ),
+    Function(
+        "daily_report",
+        "chalice",
+        purpose="Writes the daily reports to S3.",
+        tables=(TableUse("monitoring"), TableUse("alerts", indexes=True), TableUse("subjects")),
+        reads_objects=("reports",),
+        writes_objects=("reports",),
     ),
     Function(
         "compact_writer_index",

@@ -83,7 +83,7 @@ class SubjectReport(BaseModel):
 TOP = 10
 
 
-def _counts(rows: Iterable[FeedRow], key: str) -> list[Count]:
+def counts(rows: Iterable[FeedRow], key: str) -> list[Count]:
     acc: dict[str, Count] = {}
     for r in rows:
         k = getattr(r, key) or "(none)"
@@ -144,8 +144,8 @@ def daily(
     per_hour = [0] * 24
     for r in bets:
         per_hour[int(r.recorded_at[11:13])] += 1
-    customers = _counts([r for r in rows if r.customer_id], "customer_id")
-    writers = [c for c in _counts([r for r in bets if r.writer_id], "writer_id")]
+    customers = counts([r for r in rows if r.customer_id], "customer_id")
+    writers = [c for c in counts([r for r in bets if r.writer_id], "writer_id")]
     by_category: Counter[str] = Counter()
     for c in {r.customer_id for r in rows if r.customer_id}:
         by_category[categories.get(str(c), "none")] += 1
@@ -155,9 +155,9 @@ def daily(
         currency=currency,
         totals=totals(rows, settled),
         clients_by_category=dict(sorted(by_category.items())),
-        by_sport=_counts(bets, "sport"),
-        by_channel=_counts(rows, "channel"),
-        by_shop=_counts([r for r in rows if r.shop_id], "shop_id"),
+        by_sport=counts(bets, "sport"),
+        by_channel=counts(rows, "channel"),
+        by_shop=counts([r for r in rows if r.shop_id], "shop_id"),
         top_customers_by_stake=sorted(customers, key=lambda c: (-c.stake_minor, c.key))[:TOP],
         top_customers_by_count=sorted(customers, key=lambda c: (-c.bets, c.key))[:TOP],
         top_customers_by_knockbacks=[

@@ -37,6 +37,16 @@ class SlipUploads:
         post = self.files.presign_post(lim.bucket, key, content_type, lim.min_bytes, lim.max_bytes, lim.expires_s)
         return {**post, "object_key": key, "max_bytes": lim.max_bytes, "expires_in": lim.expires_s}
 
+    def image_url(self, bet_id: str, expires_s: int = 120) -> dict[str, Any]:
+        """A short-lived URL of the slip's image, for staff's thumbnails."""
+        record = self.status(bet_id)
+        if record.status.value == "awaiting_upload":
+            raise NotFound(f"the slip of bet {bet_id} has not been uploaded")
+        return {
+            "url": self.files.presign_get(self.limits.bucket, record.object_key, expires_s),
+            "expires_in": expires_s,
+        }
+
     def status(self, bet_id: str) -> SlipRecord:
         record = self.slips.get(bet_id)
         if record is None:

@@ -142,3 +142,23 @@ def test_velocity_on_the_bet_path_and_structuring_on_the_schedule(system: tuple[
     assert len(sent) == 3  # velocity + structuring + stake, each once
     runner.fire("evaluate-rules", now + timedelta(minutes=5))
     assert len(_sns_published()) == 3
+
+
+def test_the_daily_report_is_written_by_the_schedule(system: tuple[Api, Any]) -> None:
+    from chalicelib.core import aws
+    from chalicelib.core.config import settings
+
+    api, runner = system
+    now = datetime.now(UTC)
+    stakes = ["12.00", "30.00", "7.50"]
+    for s in stakes:
+        assert (
+            api.post("/bets", bet_body(stake=s, placed_at=(now - timedelta(minutes=5)).isoformat())).status_code == 201
+        )
+    runner.fire("daily-report", now)
+    s3 = aws.client("s3")
+    key = f"daily/{now.date().isoformat()}"
+    report = json.loads(s3.get_object(Bucket=settings().bucket("reports"), Key=f"{key}.json")["Body"].read())
+    assert report["totals"]["bets"] == 3 and report["totals"]["stake_minor"] == 4950
+    html = s3.get_object(Bucket=settings().bucket("reports"), Key=f"{key}.html")["Body"].read().decode()
+    assert "<svg" in html and "£49.50" in html

@@ -108,3 +108,16 @@ def slip_upload(ctx: Ctx, bet_id: str) -> Response:
 def slip_status(ctx: Ctx, bet_id: str) -> Response:
     record = wiring.container().uploads.status(bet_id)
     return json_response(SlipStatusView(**record.model_dump()))
+
+
+class SlipImage(BaseModel):
+    url: str = Field(description="A presigned GET of the slip image, valid for expires_in seconds")
+    expires_in: int
+
+
+@bp.route("/bets/{bet_id}/slip/image", methods=["GET"])
+@endpoint(
+    bp, Spec("A short-lived link to the slip's image (staff)", roles=(Role.staff,), response=SlipImage, errors=(404,))
+)
+def slip_image(ctx: Ctx, bet_id: str) -> Response:
+    return json_response(SlipImage(**wiring.container().uploads.image_url(bet_id)))
