@@ -6,6 +6,10 @@
     sns_deliveries(server.endpoint)          # the emails and SMS staff would have received
     server.stop()
 
+The server runs with `local/moto_patches.py` applied (safe concurrent requests, transactions that
+cost what they touch, no instance tracking but SNS's). With `state_dir` its state is kept there
+(`local/moto_state.py`): restored on start, journaled and snapshotted while it runs and on stop.
+
 Moto accepts email/SMS subscriptions but delivers nothing to them; it records every publish on the
 topic (`Topic.sent_notifications`) and exposes its state at GET /moto-api/data.json. Which message
 reached which subscriber is computed here with moto's own filter-policy matcher.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -27,10 +32,21 @@ DEFAULT_PORT = 5000
 class MotoServer:
     """moto's ThreadedMotoServer in this process (port 0 picks a free port)."""
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, quiet: bool = True) -> None:
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        quiet: bool = True,
+        state_dir: Path | None = None,
+        snapshot_interval_s: float | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.quiet = quiet
+        self.state_dir = state_dir
+        self.snapshot_interval_s = snapshot_interval_s
+        self.restored: Any = None  # moto_state.RestoreReport when state_dir is set
+        self.store: Any = None  # moto_state.StateStore when state_dir is set
         self._server: Any = None
 
     @property
@@ -40,11 +56,22 @@ class MotoServer:
     def start(self) -> MotoServer:
         from moto.server import ThreadedMotoServer
 
+        from local import moto_patches
+
+        moto_patches.apply()
         if self.quiet:  # werkzeug logs every request otherwise
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        if self.state_dir is not None:
+            from local.moto_state import DEFAULT_INTERVAL_S, StateStore
+
+            interval = DEFAULT_INTERVAL_S if self.snapshot_interval_s is None else self.snapshot_interval_s
+            self.store = StateStore(self.state_dir, interval_s=interval)
+            self.restored = self.store.restore()
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         self.host, self.port = self._server.get_host_and_port()
+        if self.store is not None:
+            self.store.start()
         return self
 
     def wait_ready(self, timeout_s: float = 15.0) -> None:
@@ -54,10 +81,17 @@ class MotoServer:
         """Forget every resource (moto's reset API)."""
         requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
 
-    def stop(self) -> None:
+    def stop(self, final_snapshot: bool = True) -> None:
+        """Stop serving, then (with state_dir) save what changed since the last snapshot.
+
+        final_snapshot=False leaves the state as a crash would: the last snapshots and the journal.
+        """
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self.store is not None:
+            self.store.close(final_snapshot=final_snapshot)
+            self.store = None
 
     def __enter__(self) -> MotoServer:
         self.start()

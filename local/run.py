@@ -1,17 +1,18 @@
 """`make run`: the whole system on this machine.
 
 * AWS: moto's server on 127.0.0.1:5000 (embedded, in this process), unless AWS_ENDPOINT_URL is
-  already set, in which case that endpoint is used as is (LocalStack, or real AWS).
+  already set, in which case that endpoint is used as is (LocalStack, or real AWS). Its state is
+  kept in .local/moto/ across restarts (`local/moto_state.py`; `make reset` forgets it).
 * Every resource of `chalicelib/core/resources.py` provisioned there (`local/provision.py`); the env is
   written to .local/env as KEY=value lines.
 * A local admin API key in .local/admin.key (mode 0600); the JWT signing key in moto's Secrets Manager.
 * The API: `chalice local` on 127.0.0.1:8000 (a subprocess with that env).
-* Lambda's event sources: the SQS queues and the schedules, played by `local/runner.py` in a thread
+* Lambda's event sources: the SQS queues and the schedules, played by `local/runner.py` in a process of its own
   (schedules every BETWATCH_LOCAL_SCHEDULE_SECONDS, default 15).
 
     python -m local.run [--port 8000] [--moto-port 5000] [--ready-file PATH]
 
-Ctrl-C (SIGINT) or SIGTERM stops everything.
+Ctrl-C (SIGINT) or SIGTERM stops everything. The process id is in .local/run.pid while it runs.
 """
 
 from __future__ import annotations
@@ -96,12 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     LOCAL.mkdir(exist_ok=True)
+    pid_file = LOCAL / "run.pid"
+    pid_file.write_text(f"{os.getpid()}\n")
     if args.ready_file:
         args.ready_file.unlink(missing_ok=True)
 
     moto: Any = None
     chalice: subprocess.Popen[Any] | None = None
-    runner_thread: threading.Thread | None = None
+    runner: subprocess.Popen[Any] | None = None
     try:
         # 1. The AWS endpoint.
         env_file: dict[str, str] = {}
@@ -112,7 +115,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from local.moto_server import MotoServer
 
-            moto = MotoServer("127.0.0.1", args.moto_port).start()
+            snapshot_s = os.environ.get("BETWATCH_LOCAL_SNAPSHOT_SECONDS")
+            moto = MotoServer(
+                "127.0.0.1",
+                args.moto_port,
+                state_dir=LOCAL / "moto",
+                snapshot_interval_s=float(snapshot_s) if snapshot_s else None,
+            ).start()
+            _say(f"embedded AWS state (.local/moto): {moto.restored}")
             moto.wait_ready()
             endpoint = moto.endpoint
             for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
@@ -167,19 +177,10 @@ def main(argv: list[str] | None = None) -> int:
             start_new_session=True,  # we stop it ourselves, after the runner
         )
 
-        # 4. Lambda's event sources.
-        from local.handlers import resolve_handlers
-        from local.runner import EventRunner
-
-        queue_handlers, schedule_handlers = resolve_handlers()
-        for name, h in {**queue_handlers, **schedule_handlers}.items():
-            try:
-                h.resolve()
-            except Exception as e:  # noqa: BLE001 - reported, and again on each invocation
-                _say(f"handler for {name} ({h.spec}) not importable: {type(e).__name__}: {e}")
-        runner = EventRunner(dict(os.environ), aws.client("sqs"), queue_handlers, schedule_handlers)
-        runner_thread = threading.Thread(target=runner.run_forever, args=(stop,), name="event-runner", daemon=True)
-        runner_thread.start()
+        # 4. Lambda's event sources, in a process of their own (`python -m local.runner`).
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "local.runner"], cwd=ROOT, env=dict(os.environ), start_new_session=True
+        )
 
         # 5. Ready.
         if _wait_health(f"{api_url}/health", stop, chalice, args.health_timeout):
@@ -206,25 +207,40 @@ def main(argv: list[str] | None = None) -> int:
             if chalice.poll() is not None:
                 _say(f"chalice local exited with {chalice.returncode}; stopping")
                 return 1
+            if runner.poll() is not None:
+                _say(f"the event runner exited with {runner.returncode}; stopping")
+                return 1
             stop.wait(0.5)
         return 0
     finally:
+        stopping = time.monotonic()
         stop.set()
-        if runner_thread is not None:
-            runner_thread.join(timeout=10)
         if chalice is not None and chalice.poll() is None:
             chalice.terminate()
+        if runner is not None and runner.poll() is None:
+            runner.terminate()
             try:
-                chalice.wait(timeout=10)
+                runner.wait(timeout=5)  # the runner waits 2 s at most for its handlers
+            except subprocess.TimeoutExpired:
+                runner.kill()
+                runner.wait()
+        if chalice is not None and chalice.poll() is None:
+            try:
+                chalice.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 chalice.kill()
                 chalice.wait()
         if moto is not None:
-            moto.stop()
+            moto.stop()  # saves what changed since the last snapshot
         if args.ready_file:
             args.ready_file.unlink(missing_ok=True)
-        _say("stopped")
+        pid_file.unlink(missing_ok=True)
+        _say(f"stopped in {time.monotonic() - stopping:.1f}s")
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is saved by now; tearing down the embedded AWS's million objects takes seconds.
+    os._exit(code)

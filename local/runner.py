@@ -19,7 +19,12 @@ Schedules reach their handler two ways, both with the EventBridge "Scheduled Eve
   (`local/provision.py`); the runner hands each event received there to the handler, as is, and
   deletes it once the handler returns (LocalStack, whose rules fire; moto's never do);
 * the runner's own timer: every `rate_minutes`, or every BETWATCH_LOCAL_SCHEDULE_SECONDS when set
-  (`off` or `0` turns the timer off, leaving only real deliveries).
+  (`off` or `0` turns the timer off, leaving only real deliveries); the period counts from the end
+  of the previous run, so a slow evaluation leaves the period free for the rest.
+
+`run_forever` gives each queue and each schedule a thread of its own, as Lambda runs each event
+source's invocations apart: a rule evaluation that takes minutes never holds up the slip queues.
+`poll_once` and `drain` do the same work in the calling thread, one source after the other.
 """
 
 from __future__ import annotations
@@ -110,6 +115,7 @@ class EventRunner:
         self._urls: dict[str, str] = {}
         self._arns: dict[str, str] = {}
         self._schedule_urls: dict[str, str | None] = {}
+        self._count_lock = threading.Lock()
         self.invocations = 0
 
     # --- queues -----------------------------------------------------------------------------------
@@ -171,7 +177,7 @@ class EventRunner:
         ids = [r["messageId"] for r in event["Records"]]
         function = q.consumer.partition(":")[2] or logical
         started = time.monotonic()
-        self.invocations += 1
+        self._counted()
         error: str | None
         try:
             result = handler(event, self._context(function, q.visibility_timeout_s))
@@ -185,6 +191,10 @@ class EventRunner:
         note = f" error={error}" if error else ""
         self.log(f"sqs {logical}: batch={len(messages)} failures={len(failed)} deleted={len(done)} {ms:.0f}ms{note}")
         return BatchResult(failed, error)
+
+    def _counted(self) -> None:
+        with self._count_lock:  # the threads of run_forever invoke concurrently
+            self.invocations += 1
 
     def _delete(self, logical: str, messages: list[dict[str, Any]]) -> None:
         for i in range(0, len(messages), 10):
@@ -200,13 +210,15 @@ class EventRunner:
         """One receive (and invocation, if anything arrived) per queue and per schedule queue;
         returns messages handled."""
         wait = self.wait_time_s if wait_time_s is None else wait_time_s
-        handled = 0
-        for logical in self.queue_handlers:
-            messages = self._receive(logical, wait)
-            if messages:
-                self.invoke_queue(logical, messages)
-                handled += len(messages)
+        handled = sum(self.poll_queue(logical, wait) for logical in self.queue_handlers)
         return handled + self.poll_schedules(wait_time_s=0)
+
+    def poll_queue(self, logical: str, wait_time_s: int) -> int:
+        """One receive from a queue and, if anything arrived, one invocation; returns messages handled."""
+        messages = self._receive(logical, wait_time_s)
+        if messages:
+            self.invoke_queue(logical, messages)
+        return len(messages)
 
     def pending(self) -> dict[str, int]:
         """Visible + in-flight + delayed messages per handled queue."""
@@ -273,30 +285,33 @@ class EventRunner:
         return url
 
     def poll_schedules(self, wait_time_s: int = 0) -> int:
-        """Hand each EventBridge event waiting in a schedule queue to its handler; returns events handled.
+        """Hand each EventBridge event waiting in a schedule queue to its handler; returns events handled."""
+        return sum(self.poll_schedule(logical, wait_time_s) for logical in self.schedule_handlers)
+
+    def poll_schedule(self, logical: str, wait_time_s: int = 0) -> int:
+        """The events waiting in one schedule's queue, each handed to its handler; returns events handled.
 
         An event is deleted once the handler returns; if it raises, the event is received again
         after the queue's visibility timeout (EventBridge retries a failed invocation too).
         """
+        url = self.schedule_queue_url(logical)
+        if url is None:
+            return 0
         handled = 0
-        for logical in self.schedule_handlers:
-            url = self.schedule_queue_url(logical)
-            if url is None:
-                continue
-            resp = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_time_s)
-            for m in resp.get("Messages", []):
-                handled += 1
-                try:
-                    event = json.loads(m["Body"])
-                except ValueError:
-                    self.log(f"schedule {logical}: dropping a message that is not an event: {m['Body'][:200]!r}")
-                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-                    continue
-                try:
-                    self.invoke_schedule(logical, event, source="eventbridge")
-                except Exception:  # noqa: BLE001, S112 - logged by invoke_schedule; redelivered later
-                    continue
+        resp = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_time_s)
+        for m in resp.get("Messages", []):
+            handled += 1
+            try:
+                event = json.loads(m["Body"])
+            except ValueError:
+                self.log(f"schedule {logical}: dropping a message that is not an event: {m['Body'][:200]!r}")
                 self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                continue
+            try:
+                self.invoke_schedule(logical, event, source="eventbridge")
+            except Exception:  # noqa: BLE001, S112 - logged by invoke_schedule; redelivered later
+                continue
+            self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         return handled
 
     def invoke_schedule(self, schedule_logical: str, event: dict[str, Any], source: str = "timer") -> Any:
@@ -304,7 +319,7 @@ class EventRunner:
         s = resources.schedule(schedule_logical)
         handler = self.schedule_handlers[schedule_logical]
         started = time.monotonic()
-        self.invocations += 1
+        self._counted()
         try:
             result = handler(event, self._context(s.handler, 300))
         except Exception as e:
@@ -316,29 +331,97 @@ class EventRunner:
 
     # --- loop -------------------------------------------------------------------------------------
 
-    def run_forever(self, stop: threading.Event) -> None:
-        """Poll queues and fire schedules until `stop` is set."""
-        due = {s: time.monotonic() + self.period_s(s) for s in self.schedule_handlers} if self.timer else {}
-        periods = ", ".join(f"{s} every {self.period_s(s):g}s" for s in due) or "none"
+    def run_forever(self, stop: threading.Event, join_timeout_s: float = 2.0) -> None:
+        """Poll each queue and run each schedule on its own thread until `stop` is set.
+
+        Then waits up to `join_timeout_s` for the threads; one still inside a handler is left to
+        finish (daemon thread): its messages are not deleted, so they come back after their
+        visibility timeout, as when a Lambda invocation is cut short.
+        """
+        workers = [
+            threading.Thread(target=self._queue_loop, args=(q, stop), name=f"runner-{q}", daemon=True)
+            for q in self.queue_handlers
+        ] + [
+            threading.Thread(target=self._schedule_loop, args=(s, stop), name=f"runner-{s}", daemon=True)
+            for s in self.schedule_handlers
+        ]
+        periods = ", ".join(f"{s} every {self.period_s(s):g}s" for s in self.schedule_handlers if self.timer)
         delivered = [s for s in self.schedule_handlers if self.schedule_queue_url(s)]
         if delivered:
             periods += f"; EventBridge deliveries for {sorted(delivered)}"
-        self.log(f"polling {sorted(self.queue_handlers)}; schedules: {periods}")
+        self.log(f"polling {sorted(self.queue_handlers)}; schedules: {periods or 'none'}; {len(workers)} threads")
+        for w in workers:
+            w.start()
+        stop.wait()
+        deadline = time.monotonic() + join_timeout_s
+        for w in workers:
+            w.join(timeout=max(0.0, deadline - time.monotonic()))
+        busy = [w.name for w in workers if w.is_alive()]
+        self.log(f"stopped{f' (still in a handler: {busy})' if busy else ''}")
+
+    def _queue_loop(self, logical: str, stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                handled = self.poll_once()
+                handled = self.poll_queue(logical, self.wait_time_s)
             except Exception as e:  # noqa: BLE001 - e.g. the endpoint went away: back off, keep going
-                self.log(f"poll error {type(e).__name__}: {e}")
+                self.log(f"sqs {logical}: poll error {type(e).__name__}: {e}")
                 stop.wait(2)
                 continue
-            now = time.monotonic()
-            for s, at in due.items():
-                if now >= at and not stop.is_set():
-                    due[s] = now + self.period_s(s)
-                    try:
-                        self.fire(s)
-                    except Exception as e:  # noqa: BLE001 - EventBridge would retry; the next tick will do
-                        self.log(f"schedule {s}: failed ({type(e).__name__}), next in {self.period_s(s):g}s")
-            if not handled and (self.wait_time_s == 0 or not self.queue_handlers):
+            if not handled and self.wait_time_s == 0:
                 stop.wait(self.idle_sleep_s)
-        self.log("stopped")
+
+    def _schedule_loop(self, logical: str, stop: threading.Event) -> None:
+        period = self.period_s(logical)
+        due = time.monotonic() + period if self.timer else None
+        while not stop.is_set():
+            listening = self.schedule_queue_url(logical) is not None
+            try:
+                if listening:  # the long poll is this loop's sleep
+                    self.poll_schedule(logical, wait_time_s=self.wait_time_s)
+            except Exception as e:  # noqa: BLE001 - as for queues: back off, keep going
+                self.log(f"schedule {logical}: poll error {type(e).__name__}: {e}")
+                stop.wait(2)
+                continue
+            if due is not None and time.monotonic() >= due and not stop.is_set():
+                try:
+                    self.fire(logical)
+                except Exception as e:  # noqa: BLE001 - EventBridge would retry; the next tick will do
+                    self.log(f"schedule {logical}: failed ({type(e).__name__}), next in {period:g}s")
+                # Counted from the end of the run: an evaluation slower than the period does not
+                # run back to back (locally every 15 s instead of every 5 minutes).
+                due = time.monotonic() + period
+            if not listening or self.wait_time_s == 0:
+                pause = self.idle_sleep_s if due is None else min(max(0.0, due - time.monotonic()), 1.0)
+                stop.wait(pause)
+
+
+def main() -> int:
+    """`python -m local.runner`: the event sources in a process of their own, until SIGTERM/SIGINT.
+
+    `make run` starts it with the provisioned env, as it starts `chalice local`: the handlers'
+    CPU (rule evaluation, slip processing) then never competes with the embedded AWS for one
+    interpreter, as Lambda's functions never share a process with DynamoDB.
+    """
+    import signal
+
+    from chalicelib.core import aws
+    from local.handlers import resolve_handlers
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    queue_handlers, schedule_handlers = resolve_handlers()
+    for name, h in {**queue_handlers, **schedule_handlers}.items():
+        try:
+            h.resolve()
+        except Exception as e:  # noqa: BLE001 - reported, and again on each invocation
+            _log(f"handler for {name} ({h.spec}) not importable: {type(e).__name__}: {e}")
+    runner = EventRunner(dict(os.environ), aws.client("sqs"), queue_handlers, schedule_handlers)
+    runner.run_forever(stop)
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    sys.stderr.flush()
+    os._exit(code)  # a thread still inside a handler is cut short, as Lambda's timeout would

@@ -304,3 +304,91 @@ def test_sqs_event_builder_matches_fixture_shape(load_event: Any) -> None:
     assert built["Records"][0]["md5OfBody"] == fixture["Records"][0]["md5OfBody"]
     body = json.loads(fixture["Records"][0]["body"])
     assert body == load_event("s3_object_created.json")
+
+
+class Blocking(Recorder):
+    """A handler that stays inside until released (a rule evaluation that takes minutes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        super().__call__(event, context)
+        self.inside.set()
+        self.release.wait(30)
+        return None
+
+
+def _running(runner: EventRunner) -> tuple[threading.Event, threading.Thread]:
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run_forever, args=(stop,), kwargs={"join_timeout_s": 1}, daemon=True)
+    thread.start()
+    return stop, thread
+
+
+def _until(condition: Any, timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.02)
+    return bool(condition())
+
+
+def test_a_long_schedule_does_not_hold_up_the_queues(provisioned: dict[str, str]) -> None:
+    evaluation, slips = Blocking(), Recorder()
+    runner = EventRunner(
+        provisioned,
+        clients.client("sqs"),
+        {QUEUE: slips},
+        {SCHEDULE: evaluation},
+        wait_time_s=0,
+        schedule_seconds=0.05,
+        idle_sleep_s=0.02,
+    )
+    stop, thread = _running(runner)
+    try:
+        assert evaluation.inside.wait(10)
+        _send(QUEUE, "slip-1", "slip-2")
+        assert _until(lambda: sum(len(b) for b in slips.bodies) == 2)
+        assert not evaluation.release.is_set() and len(evaluation.calls) == 1  # still evaluating
+        assert _counts(QUEUE) == (0, 0)
+    finally:
+        evaluation.release.set()
+        stop.set()
+        thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+def test_each_queue_is_polled_on_its_own_thread(provisioned: dict[str, str]) -> None:
+    other = next(q.logical for q in resources.QUEUES if q.logical != QUEUE)
+    stuck, free = Blocking(), Recorder()
+    runner = EventRunner(
+        provisioned, clients.client("sqs"), {other: stuck, QUEUE: free}, {}, wait_time_s=0, idle_sleep_s=0.02
+    )
+    stop, thread = _running(runner)
+    try:
+        _send(other, "held up")
+        assert stuck.inside.wait(10)
+        _send(QUEUE, "goes through")
+        assert _until(lambda: free.bodies == [["goes through"]])
+    finally:
+        stuck.release.set()
+        stop.set()
+        thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+def test_stop_does_not_wait_for_a_handler_and_deletes_nothing_of_its_batch(provisioned: dict[str, str]) -> None:
+    stuck = Blocking()
+    runner = EventRunner(provisioned, clients.client("sqs"), {QUEUE: stuck}, {}, wait_time_s=0, idle_sleep_s=0.02)
+    stop, thread = _running(runner)
+    try:
+        _send(QUEUE, "in flight")
+        assert stuck.inside.wait(10)
+        stop.set()
+        thread.join(timeout=5)
+        assert not thread.is_alive()  # run_forever returned; the handler is still inside
+        assert _counts(QUEUE) == (0, 1)  # received, not deleted: back after its visibility timeout
+    finally:
+        stuck.release.set()

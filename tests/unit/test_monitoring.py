@@ -16,7 +16,8 @@ from chalicelib.domain.rules import RuleSpec
 from chalicelib.domain.subjects import SubjectRef
 from tests.helpers import bet_body
 
-T0 = (datetime.now(UTC) - timedelta(days=2)).replace(second=0, microsecond=0)
+# Midday UTC (midday or 13:00 UK): at night the harm screen's night-bets point would join in.
+T0 = (datetime.now(UTC) - timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 class Clock:
