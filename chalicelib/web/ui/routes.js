@@ -10,20 +10,8 @@ export const routes = [
   { path: "/bets/:id", view: () => import("./views/bet.js"), roles: STAFF },
   { path: "/customers/:id", view: () => import("./views/subject.js"), roles: STAFF, kind: "customer" },
   { path: "/writers/:id", view: () => import("./views/subject.js"), roles: STAFF, kind: "writer" },
-  {
-    path: "/feed",
-    view: () => import("./views/soon.js"),
-    nav: "Live feed",
-    roles: STAFF,
-    soon: "Every bet as it is placed, refreshed automatically, with filters by shop, channel, stake and risk level.",
-  },
-  {
-    path: "/risk",
-    view: () => import("./views/soon.js"),
-    nav: "Risk feed",
-    roles: STAFF,
-    soon: "The bets the model scored high or critical, newest first, with their signals.",
-  },
+  { path: "/feed", view: () => import("./views/feed.js"), nav: "Live feed", roles: STAFF },
+  { path: "/risk", view: () => import("./views/feed.js"), nav: "Risk feed", roles: STAFF, kind: "risk" },
   {
     path: "/reports",
     view: () => import("./views/soon.js"),
