@@ -60,7 +60,7 @@ class Stack:
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "local.run", "--port", str(self.port), "--moto-port", str(self.moto_port),
-             "--ready-file", str(self.ready)],
+             "--ready-file", str(self.ready), "--no-state"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 

@@ -8,8 +8,8 @@ export const routes = [
   { path: "/alerts", view: () => import("./views/alerts.js"), nav: "Alerts", roles: STAFF },
   { path: "/alerts/:id", view: () => import("./views/alert.js"), roles: STAFF, section: "/alerts" },
   { path: "/bets/:id", view: () => import("./views/bet.js"), roles: STAFF },
-  { path: "/customers/:id", view: () => import("./views/subject.js"), roles: STAFF, kind: "customer" },
-  { path: "/writers/:id", view: () => import("./views/subject.js"), roles: STAFF, kind: "writer" },
+  { path: "/customers/:id", view: () => import("./views/customer.js"), roles: STAFF },
+  { path: "/writers/:id", view: () => import("./views/writer.js"), roles: STAFF },
   { path: "/feed", view: () => import("./views/feed.js"), nav: "Live feed", roles: STAFF },
   { path: "/risk", view: () => import("./views/feed.js"), nav: "Risk feed", roles: STAFF, kind: "risk" },
   {
