@@ -1,5 +1,6 @@
 // Every page of the app. To add one: write views/<name>.js (a default export `async (ctx) => Node`)
-// and add a line here; `nav` puts it in the main menu, `soon` marks a page whose API is not there yet.
+// and add a line here; `nav` puts it in the main menu, `soon` marks a page whose API is not there yet
+// (views/soon.js); `kind` and `section` are for the view (one module may serve two routes) and the menu.
 
 const STAFF = ["staff"]; // admin may see everything too (session.may)
 
@@ -12,20 +13,9 @@ export const routes = [
   { path: "/writers/:id", view: () => import("./views/writer.js"), roles: STAFF },
   { path: "/feed", view: () => import("./views/feed.js"), nav: "Live feed", roles: STAFF },
   { path: "/risk", view: () => import("./views/feed.js"), nav: "Risk feed", roles: STAFF, kind: "risk" },
-  {
-    path: "/reports",
-    view: () => import("./views/soon.js"),
-    nav: "Reports",
-    roles: STAFF,
-    soon: "The daily and weekly reports with their charts: stakes, alerts raised and resolved, slips linked.",
-  },
-  {
-    path: "/rules",
-    view: () => import("./views/soon.js"),
-    nav: "Rules",
-    roles: STAFF,
-    soon: "The rule catalogue: each rule's thresholds and version, enable or disable it, and its shadow hits.",
-  },
+  { path: "/reports", view: () => import("./views/reports.js"), nav: "Reports", roles: STAFF },
+  { path: "/rules", view: () => import("./views/rules.js"), nav: "Rules", roles: STAFF },
+  { path: "/rules/:id", view: () => import("./views/rules.js"), roles: STAFF, section: "/rules" },
 ];
 
 export const HOME = "/alerts";
