@@ -96,7 +96,7 @@ async function subject(ctx, kind, id, days) {
   const c = r.currency;
   const perDay = Object.entries(r.bets_per_day);
   return [
-    h("p", { class: "detail" }, link(`#/${route}/${encodeURIComponent(id)}`, `${words(kind)} ${id}`), " from ", time(r.since), " to ", time(r.until), r.category && r.category !== "none" ? [" · ", badge(CATEGORY_LABELS[r.category] ?? r.category, `cat-${r.category}`)] : null),
+    h("p", { class: "detail" }, link(`#/${route}/${encodeURIComponent(id)}`, `${words(kind)} ${id}`), ": ", time(r.since), " – ", time(r.until), r.category && r.category !== "none" ? [" · ", badge(CATEGORY_LABELS[r.category] ?? r.category, `cat-${r.category}`)] : null),
     kpis(r.totals, c),
     h("div", { class: "charts" }, perDay.length ? barChart({ title: "Bets per day", id: "chart-days", labels: perDay.map(([d]) => d.slice(5)), series: [{ name: "bets", values: perDay.map(([, n]) => n) }] }) : null, countCharts(r, c)),
     h(
