@@ -104,16 +104,20 @@ class Page:
         if message.type == "error":
             self.errors.append(message.text)
 
+    def _allowed(self, url: str) -> bool:
+        # The API, and the embedded S3 for slip thumbnails (presigned GETs, as the CSP allows).
+        return url.startswith((self.stack.url + "/", self.stack.s3_origin + "/", "data:", "blob:"))
+
     def _route(self, route: Any) -> None:
         url = route.request.url
         self.requests.append(url)
-        if url.startswith(self.stack.url + "/") or url.startswith("data:"):
+        if self._allowed(url):
             route.continue_()
         else:
             route.abort()
 
     def foreign(self) -> list[str]:
-        return [u for u in self.requests if not (u.startswith(self.stack.url + "/") or u.startswith("data:"))]
+        return [u for u in self.requests if not self._allowed(u)]
 
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
