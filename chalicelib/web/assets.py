@@ -66,6 +66,7 @@ def ui_csp(image_origin: str | None) -> str:
         return CSP
     return CSP.replace("img-src 'self' data:", f"img-src 'self' data: {image_origin}")
 
+
 REVALIDATE = "no-cache"
 
 
