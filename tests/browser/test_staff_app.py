@@ -120,7 +120,7 @@ def test_keyboard_only_login_and_navigation(page: Page) -> None:
     p.keyboard.press("Tab")
     assert p.evaluate("document.activeElement.id") == "f-days"
     p.keyboard.press("ArrowDown")  # 7 days -> 14 days
-    p.wait_for_function("location.hash.includes('days=14')")
+    page.until("location.hash.includes('days=14')")
     # On through the filters to the first alert; Enter opens it.
     for _ in range(4):  # status, severity, Refresh, the first alert's link
         p.keyboard.press("Tab")
