@@ -5,8 +5,8 @@
 import { h, svg, table } from "./dom.js";
 
 const W = 640;
-const H = 220;
-const PAD = { top: 16, right: 8, bottom: 46, left: 48 };
+const H = 240;
+const PAD = { top: 16, right: 8, bottom: 56, left: 64 };
 
 /** series: [{name, values, cls}] over the same labels; format(value) for the axis and tooltips. */
 export function barChart({ title, labels, series, format = String, id }) {
@@ -44,9 +44,9 @@ export function barChart({ title, labels, series, format = String, id }) {
           "text",
           {
             x: (PAD.left + i * slot + slot / 2).toFixed(1),
-            y: H - PAD.bottom + 14,
+            y: H - PAD.bottom + 18,
             "text-anchor": labels.length > 8 ? "end" : "middle",
-            transform: labels.length > 8 ? `rotate(-35 ${(PAD.left + i * slot + slot / 2).toFixed(1)} ${H - PAD.bottom + 14})` : null,
+            transform: labels.length > 8 ? `rotate(-35 ${(PAD.left + i * slot + slot / 2).toFixed(1)} ${H - PAD.bottom + 18})` : null,
           },
           String(label).length > 14 ? `${String(label).slice(0, 13)}…` : String(label),
         ),

@@ -39,7 +39,10 @@ export function riskBadge(level, score) {
 
 function recordCell(r) {
   const kind = r.record_type === "bet" ? null : badge(words(r.record_type), "info");
-  const id = r.record_type === "bet" ? link(path`#/bets/${r.record_id}`, r.record_id, { "data-key": r.record_id }) : r.record_id;
+  // Ids are long: the first characters shown, the whole id as the link's name and tooltip.
+  const text = r.record_id.length > 12 ? `${r.record_id.slice(0, 10)}…` : r.record_id;
+  const props = { "data-key": r.record_id, "aria-label": r.record_id, title: r.record_id, class: "record-id" };
+  const id = r.record_type === "bet" ? link(path`#/bets/${r.record_id}`, text, props) : h("span", props, text);
   return [kind, kind ? " " : null, id];
 }
 
@@ -53,11 +56,9 @@ function row(r, fresh) {
         ? [link(path`#/customers/${r.customer_id}`, r.customer_id), " ", categoryBadge(r.category)]
         : h("span", { class: "muted" }, "anonymous"),
       r.writer_id ? link(path`#/writers/${r.writer_id}`, r.writer_id) : "—",
-      r.shop_id ?? "—",
-      words(r.channel ?? "—"),
+      [r.shop_id ?? "online", h("br"), h("span", { class: "muted" }, words(r.channel ?? "—"))],
       h("span", { class: "num" }, r.stake_minor != null ? money(r.stake_minor) : "—"),
-      r.selections.length ? r.selections.join("; ") : "—",
-      words(r.sport ?? "—"),
+      [r.selections.length ? r.selections.join("; ") : "—", h("br"), h("span", { class: "muted" }, words(r.sport ?? ""))],
       riskBadge(r.risk_level, r.risk_score),
     ],
   };
@@ -230,7 +231,7 @@ function detail(err) {
 function rowsTable(rows, fresh, title) {
   const t = table(
     title,
-    ["Recorded", "Record", "Customer", "Writer", "Shop", "Channel", "Stake", "Selections", "Sport", "Risk"],
+    ["Recorded", "Record", "Customer", "Writer", "Shop, channel", "Stake", "Selections, sport", "Risk"],
     [],
     { id: "feed-table", class: "grid feed" },
   );
