@@ -3,7 +3,7 @@
 // resolve with an outcome, snooze the rule for the subject, link a writer to a customer.
 
 import { path } from "../api.js";
-import { actionForm, badge, choice, facts, field, h, link, section } from "../dom.js";
+import { actionForm, badge, choice, facts, field, h, link, replaceKeepingFocus, section } from "../dom.js";
 import { metricValue, money, OUTCOMES, time, UNRESOLVED, words } from "../format.js";
 import { subjectLink } from "./alerts.js";
 
@@ -219,7 +219,7 @@ export default async function alertView(ctx) {
 
   function draw() {
     const e = a.evidence;
-    body.replaceChildren(
+    replaceKeepingFocus(body, 
       h("p", { class: "badges" }, badge(a.severity, a.severity), " ", badge(words(a.status), `status-${a.status}`), a.outcome ? [" ", badge(`outcome: ${words(a.outcome)}`, "info")] : null),
       h("p", { class: "detail" }, a.detail),
       h(

@@ -3,7 +3,7 @@
 // linked writers (untag), slips, alerts and the history of staff actions.
 
 import { path } from "../api.js";
-import { actionForm, choice, facts, field, h, link, section } from "../dom.js";
+import { actionForm, choice, facts, field, h, link, replaceKeepingFocus, section } from "../dom.js";
 import { CATEGORIES, CATEGORY_LABELS, time } from "../format.js";
 import { categoryBadge } from "./feed.js";
 import { alertsSection, auditSection, idList, optional, subjectAlerts, totals } from "./subject.js";
@@ -117,7 +117,7 @@ export default async function customerView(ctx) {
       h("div", { class: "actions" }, categoryForms(ctx, id, s, reload), whitelistForm(ctx, id, s, reload)),
     );
     cat.querySelector("h2").setAttribute("tabindex", "-1");
-    body.replaceChildren(
+    replaceKeepingFocus(body, 
       h("div", { class: "columns" }, totals(s), section("Linked writers", idList(s.linked, "writers", "None linked yet.", untag)), section("Slips (by bet)", idList(s.slips, "bets", "No slips."))),
       cat,
       alertsSection(alerts),

@@ -4,7 +4,7 @@
 
 import { path } from "../api.js";
 import { barChart } from "../charts.js";
-import { badge, choice, download, field, h, link, section, table } from "../dom.js";
+import { badge, choice, download, field, h, link, replaceKeepingFocus, section, table } from "../dom.js";
 import { CATEGORY_LABELS, money, time, utcDay, words } from "../format.js";
 
 const KINDS = [
@@ -144,15 +144,15 @@ export default async function reportsView(ctx) {
     state.days = Number(days.value);
     ctx.remember(state.kind === "daily" ? { kind: "daily", date: state.date } : { kind: state.kind, id: state.id, days: state.days });
     if (state.kind !== "daily" && !state.id) {
-      region.replaceChildren(h("p", { class: "empty" }, `Enter a ${state.kind} id to see their report.`));
+      replaceKeepingFocus(region, h("p", { class: "empty" }, `Enter a ${state.kind} id to see their report.`));
       return;
     }
     region.setAttribute("aria-busy", "true");
     try {
-      region.replaceChildren(...(state.kind === "daily" ? await daily(ctx, state.date) : await subject(ctx, state.kind, state.id, state.days)));
+      replaceKeepingFocus(region, ...(state.kind === "daily" ? await daily(ctx, state.date) : await subject(ctx, state.kind, state.id, state.days)));
     } catch (err) {
       if (err.name === "AbortError") return;
-      region.replaceChildren();
+      replaceKeepingFocus(region);
       problem.textContent = err.status === 404 ? `No ${state.kind} ${state.id}.` : `Could not load the report: ${err.message}`;
       problem.hidden = false;
     } finally {

@@ -165,7 +165,7 @@ async function one(ctx) {
       optional(ctx.api.get(path`/rules/${id}/audit`, { signal: ctx.signal }).then((b) => b.events)),
     ]);
     heading.textContent = `Rule: ${rule.name}`;
-    body.replaceChildren(
+    replaceKeepingFocus(body, 
       h("p", { class: "badges" }, modeBadge(rule)),
       rule.description ? h("p", { class: "detail" }, rule.description) : null,
       h(

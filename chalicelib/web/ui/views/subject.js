@@ -80,7 +80,7 @@ export function auditSection(events) {
                 " ",
                 h("strong", {}, words(e.action)),
                 ` by ${e.actor}`,
-                changed(e.after),
+                changed(e.before, e.after),
                 e.note ? h("p", { class: "note" }, e.note) : null,
               ),
             ),
@@ -98,7 +98,10 @@ export async function optional(promise) {
   }
 }
 
-function changed(after) {
-  const pairs = Object.entries(after ?? {}).filter(([, v]) => v != null && typeof v !== "object");
+/** What an action changed: the plain fields whose value differs from before (all of them for a first record). */
+function changed(before, after) {
+  const pairs = Object.entries(after ?? {}).filter(
+    ([k, v]) => v != null && typeof v !== "object" && (before ? before[k] !== v : ["category", "reason", "until"].includes(k)),
+  );
   return pairs.length ? h("p", { class: "note" }, pairs.slice(0, 5).map(([k, v]) => `${words(k)}: ${v}`).join(" · ")) : null;
 }

@@ -3,7 +3,7 @@
 // another writer in, split slips off; merges and splits are jobs, followed until done.
 
 import { path } from "../api.js";
-import { actionForm, badge, field, h, link, section, table } from "../dom.js";
+import { actionForm, badge, field, h, link, replaceKeepingFocus, section, table } from "../dom.js";
 import { time, words } from "../format.js";
 import { alertsSection, auditSection, idList, optional, subjectAlerts, totals } from "./subject.js";
 
@@ -35,8 +35,8 @@ function thumbs(ctx, id, slips) {
       "li",
       { class: "thumb" },
       img,
-      link(path`#/bets/${bet}`, bet),
-      h("label", {}, h("input", { type: "checkbox", name: "bet_ids", value: bet }), "split off"),
+      link(path`#/bets/${bet}`, bet.length > 14 ? `${bet.slice(0, 12)}…` : bet, { "aria-label": `Bet ${bet}`, title: bet }),
+      h("label", {}, h("input", { type: "checkbox", name: "bet_ids", value: bet, "aria-label": `Split off the slip of bet ${bet}` }), "split off"),
     );
     ctx.api
       .get(path`/bets/${bet}/slip/image`, { signal: ctx.signal })
@@ -109,18 +109,18 @@ export default async function writerView(ctx) {
     ]);
 
   async function reload(message, job) {
-    status.hidden = false;
-    status.textContent = message;
     try {
       draw(...(await load()));
     } catch (err) {
       if (err.name === "AbortError") return;
       // Merged away (a retired writer is gone): say where its slips went.
-      body.replaceChildren(
+      replaceKeepingFocus(body, 
         h("p", {}, `Writer ${id} cannot be shown any more (${err.message}).`),
         job ? h("p", {}, link(path`#/writers/${job.target}`, `Open writer ${job.target}`)) : null,
       );
     }
+    status.hidden = false;
+    status.textContent = message; // after the page shows the new state
     status.focus();
   }
 
@@ -187,7 +187,7 @@ export default async function writerView(ctx) {
       field("Note (optional)", h("textarea", { id: "split-note", name: "note", maxlength: 2000, rows: 2 })),
       h("div", { class: "row" }, h("button", { type: "submit", class: "secondary" }, "Split off the ticked slips")),
     );
-    body.replaceChildren(
+    replaceKeepingFocus(body, 
       h("div", { class: "columns" }, totals(s), section("Linked customers", idList(s.linked, "customers", "None linked yet.", untag)), section("Slips (by bet)", idList(s.slips, "bets", "No slips."))),
       section("Slip images", thumbs(ctx, id, s.slips)),
       section("Candidate links", h("p", { class: "hint" }, "Borderline matches with another writer: confirm (the same person: the writers merge) or reject (never proposed again)."), candidatesTable(ctx, id, candidates, reload)),
