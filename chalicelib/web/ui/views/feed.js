@@ -8,6 +8,7 @@ import { CATEGORIES, CATEGORY_LABELS, clockTime, money, RISK_LEVELS, shortTime, 
 
 export const PAGE = 150;
 const REFRESH_MS = 5_000;
+const EMPTY_REFRESH_MS = 30_000; // an empty page has no since-cursor: re-read it, but less often
 const HOURS = [1, 3, 6, 12, 24, 48, 72, 168];
 // The text filters, as the API names them.
 const TEXT = [
@@ -119,7 +120,11 @@ export default async function feedView(ctx) {
   async function poll() {
     if (!auto.checked) return;
     try {
-      if (!state.since) return await first(); // nothing yet to poll after: read the first page again
+      if (!state.since) {
+        // Nothing yet to poll after: read the first page again (a whole time range, so not every 5 s).
+        if (Date.now() - state.updated < EMPTY_REFRESH_MS) return;
+        return await first();
+      }
       const body = await ctx.api.get(endpoint, { query: query({ since: state.since }), signal: ctx.signal });
       state.since = body.since ?? state.since;
       state.updated = new Date();
