@@ -6,7 +6,7 @@ import { h, svg, table } from "./dom.js";
 
 const W = 640;
 const H = 240;
-const PAD = { top: 16, right: 8, bottom: 56, left: 64 };
+const PAD = { top: 16, right: 8, bottom: 56, left: 84 };
 
 /** series: [{name, values, cls}] over the same labels; format(value) for the axis and tooltips. */
 export function barChart({ title, labels, series, format = String, id }) {
