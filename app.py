@@ -15,17 +15,18 @@ from chalice import Chalice, Rate
 from pydantic import Json
 
 from chalicelib import wiring
-from chalicelib.api.routes import access, alerts, bets, feed, reports, rules, subjects, system, web, writers
+from chalicelib.api.routes import access, alerts, bets, feed, intake, reports, rules, subjects, system, web, writers
 from chalicelib.core import observability as obs
 from chalicelib.core.config import settings
 from chalicelib.core.observability import logger, tracer
 from chalicelib.core.resources import queue, schedule
+from chalicelib.domain.intake import S3Notification, S3TestEvent, file_refs
 from chalicelib.domain.slips import ClusteringMessage
 from chalicelib.domain.writers import JobMessage
 from chalicelib.services.clustering import StaleSlip
 
 app = Chalice(app_name="betwatch")
-BLUEPRINTS = (system, access, bets, subjects, alerts, rules, writers, feed, reports, web)
+BLUEPRINTS = (system, access, bets, subjects, alerts, rules, writers, feed, reports, intake, web)
 for blueprint in (m.bp for m in BLUEPRINTS):
     app.register_blueprint(blueprint)
 
@@ -83,6 +84,26 @@ def writer_jobs(event: Any) -> dict[str, Any]:
 
     try:
         processor = BatchProcessor(event_type=EventType.SQS, model=JobRecord)
+        return dict(process_partial_response(event.to_dict(), record_handler, processor, event.context))
+    finally:
+        obs.flush()
+
+
+class BetFileRecord(SqsRecordModel):
+    body: Json[S3Notification | S3TestEvent]  # type: ignore[assignment]
+
+
+@app.on_sqs_message(queue=settings().queue("bet-files"), batch_size=queue("bet-files").batch_size)
+def ingest_bet_files(event: Any) -> dict[str, Any]:
+    ingest = wiring.container().bet_files
+
+    def record_handler(record: BetFileRecord) -> None:
+        logger.set_correlation_id(record.messageId)
+        for ref in file_refs(record.body):
+            ingest.process(ref)  # a file it cannot record is quarantined; an AWS error fails the message
+
+    try:
+        processor = BatchProcessor(event_type=EventType.SQS, model=BetFileRecord)
         return dict(process_partial_response(event.to_dict(), record_handler, processor, event.context))
     finally:
         obs.flush()

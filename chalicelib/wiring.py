@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core import resources
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import Settings, settings
 from chalicelib.domain import writer_linking as wl
@@ -21,8 +22,10 @@ from chalicelib.ports import (
     FeedStore,
     FileStore,
     HealthProbe,
+    IntakeStore,
     MessageQueue,
     Notifier,
+    ObjectFiles,
     PrincipalStore,
     RiskScorer,
     RuleStore,
@@ -34,9 +37,11 @@ from chalicelib.ports import (
 from chalicelib.services.access import AccessService, TokenSettings
 from chalicelib.services.alerts import AlertCases
 from chalicelib.services.backtest import Backtester
+from chalicelib.services.bet_files import BetFileIngest, BetFileSettings
 from chalicelib.services.clustering import Clusterer
 from chalicelib.services.feed import FeedReader
 from chalicelib.services.health import HealthService
+from chalicelib.services.intake import IntakeDesk, window_knockbacks
 from chalicelib.services.monitoring import Monitor
 from chalicelib.services.profiles import ProfileReader
 from chalicelib.services.recording import BetRecorder
@@ -64,6 +69,8 @@ class Adapters:
     scorer: RiskScorer
     secret: SecretSource
     health: HealthProbe
+    intake: IntakeStore
+    objects: ObjectFiles
 
 
 @dataclass
@@ -84,6 +91,8 @@ class Container:
     linking: wl.LinkSettings
     feed: FeedReader
     reports: Reports
+    bet_files: BetFileIngest
+    intake: IntakeDesk
 
     def clusterer(self) -> Clusterer:
         a = self.adapters
@@ -111,12 +120,14 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
     limits = UploadLimits(cfg.bucket("slips"), cfg.slip_min_bytes, cfg.slip_max_bytes, cfg.presign_expires_s)
     rules = RuleCatalogue(a.rules, rules_for(cfg), clock)
     linking = wl.LinkSettings.load()
-    monitor = Monitor(a.activity, a.subjects, a.alerts, a.notifier, rules, cfg.currency, clock)
+    knockbacks = window_knockbacks(a.intake)
+    monitor = Monitor(a.activity, a.subjects, a.alerts, a.notifier, rules, cfg.currency, clock, knockbacks)
+    recorder = BetRecorder(a.bets, a.subjects, a.scorer, cfg.currency, clock, on_bet=monitor.on_bet)
     return Container(
         settings=cfg,
         adapters=a,
-        recorder=BetRecorder(a.bets, a.subjects, a.scorer, cfg.currency, clock, on_bet=monitor.on_bet),
-        profiles=ProfileReader(a.subjects, clock),
+        recorder=recorder,
+        profiles=ProfileReader(a.subjects, clock, knockbacks),
         uploads=SlipUploads(a.slips, a.bets, a.files, limits, clock),
         rules=rules,
         monitor=monitor,
@@ -129,7 +140,14 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         linking=linking,
         feed=FeedReader(a.feed, a.subjects, clock),
         reports=Reports(a.feed, a.subjects, a.alerts, a.files, cfg.bucket("reports"), cfg.currency, clock),
+        bet_files=BetFileIngest(a.objects, a.intake, recorder, bet_file_settings(cfg), clock),
+        intake=IntakeDesk(a.intake, clock),
     )
+
+
+def bet_file_settings(cfg: Settings) -> BetFileSettings:
+    declared = resources.bucket("bet-files")
+    return BetFileSettings(cfg.bet_file_max_bytes, declared.notify_prefix, declared.quarantine_prefix, cfg.currency)
 
 
 class _LazyNotifier:
@@ -154,6 +172,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
     from chalicelib.adapters.dynamodb.client import Dynamo
     from chalicelib.adapters.dynamodb.feed import DynamoFeed
     from chalicelib.adapters.dynamodb.health import DynamoHealthProbe
+    from chalicelib.adapters.dynamodb.intake import DynamoIntakeStore
     from chalicelib.adapters.dynamodb.principals import DynamoPrincipalStore
     from chalicelib.adapters.dynamodb.rules import DynamoRuleStore
     from chalicelib.adapters.dynamodb.slips import DynamoSlipStore
@@ -172,6 +191,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
         if cfg.jwt_secret
         else SecretsManagerSource(_LazyClient("secretsmanager"), cfg.jwt_secret_id)
     )
+    files = S3FileStore(_LazyClient("s3"))
     return Adapters(
         bets=DynamoBetStore(db, t, cfg.history_days),
         subjects=DynamoSubjectStore(db, t),
@@ -183,11 +203,13 @@ def aws_adapters(cfg: Settings) -> Adapters:
         rules=DynamoRuleStore(db, t),
         feed=DynamoFeed(db, t),
         notifier=_LazyNotifier(cfg),
-        files=S3FileStore(_LazyClient("s3")),
+        files=files,
         queue=SqsQueue(_LazyClient("sqs"), cfg.queues),
         scorer=OnnxRiskScorer(),
         secret=secret,
         health=DynamoHealthProbe(db, t),
+        intake=DynamoIntakeStore(db, t, cfg.history_days),
+        objects=files,
     )
 
 
@@ -214,6 +236,7 @@ def in_memory(
     subjects = memory.MemorySubjects()
     slips = memory.MemorySlips()
     feed = memory.MemoryFeed()
+    files = memory.MemoryFiles()
     adapters = Adapters(
         bets=memory.MemoryBets(subjects, feed),
         subjects=subjects,
@@ -225,11 +248,13 @@ def in_memory(
         rules=memory.MemoryRules(),
         feed=feed,
         notifier=memory.MemoryNotifier(),
-        files=memory.MemoryFiles(),
+        files=files,
         queue=memory.MemoryQueue(),
         scorer=scorer or memory.FixedScorer(),
         secret=StaticSecret(jwt_secret or cfg.jwt_secret),
         health=memory.MemoryHealth(),
+        intake=memory.MemoryIntake(subjects, feed),
+        objects=files,
     )
     return assemble(cfg, adapters, clock)
 

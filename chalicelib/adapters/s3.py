@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+_MISSING = ("NoSuchKey", "404", "NotFound")
+
 
 class S3FileStore:
     def __init__(self, client: Any):
@@ -40,3 +44,28 @@ class S3FileStore:
         return str(
             self.client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s)
         )
+
+    def read_upto(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
+        """At most max_bytes + 1 bytes (a ranged GET), or None when there is no such object."""
+        try:
+            obj = self.client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in _MISSING:
+                return None
+            if code == "InvalidRange":  # an empty object has no byte 0
+                return b""
+            raise
+        return bytes(obj["Body"].read(max_bytes + 1))
+
+    def copy(self, bucket: str, key: str, to_key: str) -> bool:
+        try:
+            self.client.copy_object(Bucket=bucket, Key=to_key, CopySource={"Bucket": bucket, "Key": key})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                return False
+            raise
+        return True
+
+    def delete(self, bucket: str, key: str) -> None:
+        self.client.delete_object(Bucket=bucket, Key=key)

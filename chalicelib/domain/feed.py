@@ -26,6 +26,8 @@ class FeedRow(BaseModel):
     risk_score: int | None = None
     risk_level: str | None = None
     category: ClientCategory = ClientCategory.none
+    detail: str | None = Field(default=None, description="A knockback's error message, an SMS request's text.")
+    status: str | None = Field(default=None, description="knockback: refused, liability_exceeded; sms: recorded, open.")
 
 
 @dataclass(frozen=True)

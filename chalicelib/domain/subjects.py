@@ -40,6 +40,7 @@ class Profile:
     bets_total: int
     stake_total_minor: int
     first_bet_at: str | None = None
+    knockbacks_total: int = 0  # bets the operator refused (bet files' knockbacks)
 
 
 class ClientCategory(StrEnum):

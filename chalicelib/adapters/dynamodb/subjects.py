@@ -205,6 +205,7 @@ class DynamoSubjectStore:
             bets_total=int(item.get("bets_total", 0)),
             stake_total_minor=int(item.get("stake_total_minor", 0)),
             first_bet_at=item.get("first_bet_at"),
+            knockbacks_total=int(item.get("knockbacks_total", 0)),
         )
 
     def _prefixed(self, subject: SubjectRef, prefix: str) -> list[dict[str, Any]]:

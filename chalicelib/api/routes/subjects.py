@@ -22,6 +22,11 @@ class WindowTotals(BaseModel):
     stake_minor: int
 
 
+class KnockbackTotals(BaseModel):
+    knockbacks: int = Field(description="Bets the operator refused (knockback files) in the window.")
+    kb_pct: float = Field(description="Knockbacks as a % of bets + knockbacks.")
+
+
 class SubjectView(BaseModel):
     id: str
     kind: str
@@ -30,6 +35,8 @@ class SubjectView(BaseModel):
     stake_total_minor: int
     first_bet_at: str | None
     windows: dict[str, WindowTotals]
+    knockbacks_total: int = 0
+    knockback_windows: dict[str, KnockbackTotals] = Field(default_factory=dict)
     linked: list[str] = Field(description="Linked writer ids (for a customer) or customer ids (for a writer).")
     slips: list[str] = Field(default_factory=list, description="Bet ids of the subject's slips.")
     category: ClientCategory = ClientCategory.none
@@ -49,6 +56,8 @@ def _view(s: SubjectSummary) -> SubjectView:
         stake_total_minor=p.stake_total_minor,
         first_bet_at=p.first_bet_at,
         windows={k: WindowTotals(bets=w.bets, stake_minor=w.stake_minor) for k, w in s.windows.items()},
+        knockbacks_total=p.knockbacks_total,
+        knockback_windows={k: KnockbackTotals(knockbacks=w.knockbacks, kb_pct=w.kb_pct) for k, w in s.windows.items()},
         linked=[ref.id for ref in s.linked],
         slips=s.slips,
         category=s.status.category,
