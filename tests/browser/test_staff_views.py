@@ -109,7 +109,7 @@ def test_the_risk_feed_shows_high_risk_and_watched_customers_bets(page: Page, st
     page.shot("risk-feed")
 
 
-def test_an_alert_is_acknowledged_then_resolved(page: Page, stack: Stack, day: Day) -> None:
+def test_an_alert_is_worked_as_a_case_and_resolved(page: Page, stack: Stack, day: Day) -> None:
     p = page.p
     page.login()
     p.goto(f"/ui#/alerts/{day.case_alert_id}")
@@ -125,6 +125,18 @@ def test_an_alert_is_acknowledged_then_resolved(page: Page, stack: Stack, day: D
     assert "acknowledged" in p.locator(".badges").inner_text()
     case = p.get_by_role("region", name="Case")
     assert case.get_by_role("button", name="Acknowledge").count() == 0
+    # A note, a snooze of the rule for this customer, an escalation: each answered in words.
+    case.locator("#case-note").fill("Phoned the shop.")
+    case.get_by_role("button", name="Add note").click()
+    p.get_by_text("Note added.").wait_for()
+    case.get_by_label("For", exact=True).select_option("24")
+    case.get_by_role("button", name="Snooze").click()
+    p.get_by_text(re.compile("^Snoozed: ")).wait_for()
+    case.locator("#escalate-note").fill("Needs compliance.")
+    case.get_by_role("button", name="Escalate").click()
+    p.get_by_text("Escalated.", exact=True).wait_for()
+    assert "escalated" in p.locator(".badges").inner_text()
+    page.shot("alert-case-escalated")
     case.get_by_label("Outcome").select_option("false_positive")
     case.locator("#resolve-note").fill("Known customer, stakes explained.")
     case.get_by_role("button", name="Resolve").click()
@@ -132,7 +144,8 @@ def test_an_alert_is_acknowledged_then_resolved(page: Page, stack: Stack, day: D
     assert "resolved" in p.locator(".badges").inner_text() and "false positive" in p.locator(".badges").inner_text()
     events = p.get_by_role("region", name="Events").inner_text()
     assert "acknowledged by user:sam.staff" in events and "resolved by user:sam.staff" in events
-    assert "Known customer, stakes explained." in events
+    assert "Known customer, stakes explained." in events and "Phoned the shop." in events
+    assert "escalated by user:sam.staff" in events and "snoozed" in events
     page.shot("alert-case-resolved")
 
     a = _api(stack).get(f"{stack.url}/alerts/{day.case_alert_id}", timeout=30).json()
