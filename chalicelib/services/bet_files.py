@@ -92,7 +92,7 @@ class BetFileIngest:
 
     def process(self, ref: FileRef) -> Outcome:
         outcome = self._process(ref)
-        obs.count_by(obs.BET_FILES, outcome=outcome.value)
+        obs.count(obs.BET_FILES.format(outcome=outcome.value.title()))
         logger.info("bet file", extra={"key": ref.key, "outcome": outcome.value})
         return outcome
 
