@@ -372,3 +372,17 @@ def test_a_mixed_batch_records_the_good_files_quarantines_the_bad_and_retries_on
         again = client.lambda_.invoke("ingest_bet_files", event).payload
     assert again == {"batchItemFailures": []}
     assert c.intake.knockback("KB-9") is not None and len(feed(c, "bet")) == 2
+
+
+def test_the_readme_examples_are_what_the_consumer_takes_and_writes() -> None:
+    import re
+
+    from chalicelib.domain.betfiles import Knockback, SmsWager, WebsiteBet, parse_bet_file
+    from chalicelib.domain.intake import QuarantineNote
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Bet files", 1)[1].split("\n## ", 1)[0]
+    texts = re.findall(r"```text\n(.*?)```", section, re.S)
+    assert [type(parse_bet_file(t.encode())) for t in texts] == [WebsiteBet, Knockback, SmsWager]
+    (note,) = re.findall(r"```json\n(.*?)```", section, re.S)
+    QuarantineNote.model_validate_json(note)
