@@ -97,7 +97,7 @@ def test_files_dropped_in_the_bucket_become_bets_knockbacks_and_sms_requests(sys
 
     bet = api.get("/bets/7000001").json_body
     assert bet["customer_id"] == "E2E1" and bet["each_way"] and bet["stake_minor"] == 1000 and bet["lines"] == 2
-    assert datetime.fromisoformat(bet["placed_at"]) == WHEN and bet["ingested_by"] == "bet-file"
+    assert datetime.fromisoformat(bet["placed_at"]) == WHEN and bet["ingested_by"] == "file:incoming/2026/bet.txt"
     sms_bet = api.get("/bets/7000002").json_body
     assert sms_bet["channel"] == "sms" and sms_bet["stake_minor"] == 1000 and sms_bet["each_way"]
 

@@ -386,3 +386,12 @@ def test_the_readme_examples_are_what_the_consumer_takes_and_writes() -> None:
     assert [type(parse_bet_file(t.encode())) for t in texts] == [WebsiteBet, Knockback, SmsWager]
     (note,) = re.findall(r"```json\n(.*?)```", section, re.S)
     QuarantineNote.model_validate_json(note)
+
+
+def test_the_daily_report_counts_the_files_knockbacks_and_sms_requests(c: wiring.Container) -> None:
+    c.bet_files.process(drop(c, "b.txt", bet_file()))
+    c.bet_files.process(drop(c, "k1.txt", knockback_file("KB-1")))
+    c.bet_files.process(drop(c, "k2.txt", knockback_file("KB-2")))
+    c.bet_files.process(drop(c, "s.txt", (SAMPLES / "sms_unparsed_multiline.txt").read_bytes()))
+    t = c.reports.daily(NOW.date()).totals
+    assert (t.bets, t.knockbacks, t.sms_requests, t.kb_pct) == (1, 2, 1, 66.7)
