@@ -35,7 +35,6 @@ from chalicelib.ports import IntakeStore, ObjectFiles
 from chalicelib.services.recording import BetRecorder, fingerprint
 
 
-
 class Outcome(StrEnum):
     bet = "bet"  # a new bet
     knockback = "knockback"
