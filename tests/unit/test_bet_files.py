@@ -395,3 +395,20 @@ def test_the_daily_report_counts_the_files_knockbacks_and_sms_requests(c: wiring
     c.bet_files.process(drop(c, "s.txt", (SAMPLES / "sms_unparsed_multiline.txt").read_bytes()))
     t = c.reports.daily(NOW.date()).totals
     assert (t.bets, t.knockbacks, t.sms_requests, t.kb_pct) == (1, 2, 1, 66.7)
+
+
+def test_a_knockbacks_rule_is_for_customers_and_validates_its_params() -> None:
+    from pydantic import ValidationError
+
+    from chalicelib.domain.rules import RuleSpec
+
+    ok = RuleSpec.model_validate(
+        {"name": "kb", "subject_kind": "customer", "params": {"kind": "knockbacks", "min_count": 2}}
+    )
+    assert ok.params.kind == "knockbacks" and ok.params.lookback() == timedelta(hours=24)
+    with pytest.raises(ValidationError, match="applies to customer"):
+        RuleSpec.model_validate({"name": "kb", "subject_kind": "writer", "params": {"kind": "knockbacks"}})
+    with pytest.raises(ValidationError):
+        RuleSpec.model_validate(
+            {"name": "kb", "subject_kind": "customer", "params": {"kind": "knockbacks", "min_kb_pct": 150}}
+        )
