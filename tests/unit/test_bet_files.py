@@ -412,3 +412,43 @@ def test_a_knockbacks_rule_is_for_customers_and_validates_its_params() -> None:
         RuleSpec.model_validate(
             {"name": "kb", "subject_kind": "customer", "params": {"kind": "knockbacks", "min_kb_pct": 150}}
         )
+
+
+def test_the_consumer_may_read_incoming_and_move_to_quarantine_only() -> None:
+    from chalicelib.core import access, resources
+
+    class Arns:
+        def table(self, logical: str) -> str:
+            return f"arn:table/{logical}"
+
+        def queue(self, logical: str) -> str:
+            return f"arn:queue/{logical}"
+
+        def bucket(self, logical: str) -> str:
+            return f"arn:s3:::{logical}"
+
+        def topic(self, logical: str) -> str:
+            return f"arn:topic/{logical}"
+
+        def topic_key(self, logical: str) -> str | None:
+            return None
+
+        def secret(self, logical: str) -> str:
+            return f"arn:secret/{logical}"
+
+    def s3_grants(name: str) -> set[tuple[str, str]]:
+        out = access.statements(resources.function(name), Arns())
+        return {(a, r) for st in out for a in st.actions if a.startswith("s3:") for r in st.resources}
+
+    assert s3_grants("ingest_bet_files") == {
+        ("s3:GetObject", "arn:s3:::bet-files/incoming/*"),
+        ("s3:PutObject", "arn:s3:::bet-files/quarantine/*"),
+        ("s3:DeleteObject", "arn:s3:::bet-files/incoming/*"),
+        ("s3:ListBucket", "arn:s3:::bet-files"),
+    }
+    others = [f.name for f in resources.FUNCTIONS if f.name != "ingest_bet_files"]
+    assert not any("bet-files" in r for name in others for _, r in s3_grants(name))
+    q = resources.queue("bet-files")
+    assert q.consumer == "app:ingest_bet_files" and resources.function("ingest_bet_files").consumes == ("bet-files",)
+    b = resources.bucket("bet-files")
+    assert (b.env_var, b.notify_queue, b.notify_prefix) == ("BETWATCH_BUCKET_BET_FILES", "bet-files", "incoming/")
