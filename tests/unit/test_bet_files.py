@@ -452,3 +452,11 @@ def test_the_consumer_may_read_incoming_and_move_to_quarantine_only() -> None:
     assert q.consumer == "app:ingest_bet_files" and resources.function("ingest_bet_files").consumes == ("bet-files",)
     b = resources.bucket("bet-files")
     assert (b.env_var, b.notify_queue, b.notify_prefix) == ("BETWATCH_BUCKET_BET_FILES", "bet-files", "incoming/")
+
+
+def test_the_customer_report_counts_its_knockbacks(c: wiring.Container) -> None:
+    c.bet_files.process(drop(c, "b.txt", bet_file()))
+    c.bet_files.process(drop(c, "k1.txt", knockback_file("KB-1")))
+    report = c.reports.subject(SubjectRef.customer("ABC123"), days=7)
+    assert (report.totals.bets, report.totals.knockbacks, report.totals.kb_pct) == (1, 1, 50.0)
+    assert report.totals.stake_minor == 1000  # a knockback's stake was refused: not staked
