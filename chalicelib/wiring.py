@@ -139,7 +139,7 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         writer_index=WriterIndexCache(a.writers, a.files, cfg.bucket("index"), linking.dim, clock),
         linking=linking,
         feed=FeedReader(a.feed, a.subjects, clock),
-        reports=Reports(a.feed, a.subjects, a.alerts, a.files, cfg.bucket("reports"), cfg.currency, clock),
+        reports=Reports(a.feed, a.subjects, a.alerts, a.files, cfg.bucket("reports"), cfg.currency, clock, knockbacks),
         bet_files=BetFileIngest(a.objects, a.intake, recorder, bet_file_settings(cfg), clock),
         intake=IntakeDesk(a.intake, clock),
     )

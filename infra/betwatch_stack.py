@@ -595,7 +595,16 @@ class BetwatchStack(Stack):
                     graph("Slips rejected by reason", [rejected]),
                     graph("Writer assignments", [metric(obs.WRITER_NEW), metric(obs.WRITER_MATCHED)]),
                 ],
-                [graph("Alerts", [metric(obs.ALERTS_RAISED), metric(obs.ALERTS_PUBLISHED)])],
+                [
+                    graph("Alerts", [metric(obs.ALERTS_RAISED), metric(obs.ALERTS_PUBLISHED)]),
+                    graph(
+                        "Bet files",
+                        [
+                            metric(obs.BET_FILES.format(outcome=o))
+                            for o in ("Bet", "Knockback", "Sms", "Duplicate", "Quarantined")
+                        ],
+                    ),
+                ],
             ],
         )
 

@@ -40,7 +40,7 @@ ALERTS_PUBLISHED = "AlertsPublished"
 ALERTS_SHADOW = "AlertsShadowHits"
 BET_PATH_RULE_ERRORS = "BetPathRuleErrors"
 RULE_RUN_MS = "RuleRunDuration"
-BET_FILES = "BetFiles"  # by outcome: bet, knockback, sms, duplicate, quarantined, missing
+BET_FILES = "BetFiles{outcome}"  # BetFilesBet, BetFilesKnockback, BetFilesSms, BetFilesDuplicate, BetFilesQuarantined
 
 
 def count(name: str, value: float = 1) -> None:

@@ -7,12 +7,12 @@ recorded is moved to the quarantine prefix with a `QuarantineNote` next to it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import unquote_plus
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from chalicelib.domain.betfiles import Knockback
 from chalicelib.domain.betfiles.text import parse_race_time, sport_of
@@ -44,8 +44,14 @@ class _S3Part(BaseModel):
 
 class S3EventRecord(BaseModel):
     eventName: str
-    eventTime: AwareDatetime | None = None
+    eventTime: datetime | None = None
     s3: _S3Part
+
+    @field_validator("eventTime")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        # AWS sends '...Z'; an emulator that leaves the zone out means UTC too.
+        return v.replace(tzinfo=UTC) if v is not None and v.tzinfo is None else v
 
 
 class S3Notification(BaseModel):

@@ -34,8 +34,6 @@ from chalicelib.domain.intake import FileRef, KnockbackRecord, QuarantineNote, S
 from chalicelib.ports import IntakeStore, ObjectFiles
 from chalicelib.services.recording import BetRecorder, fingerprint
 
-SOURCE = "bet-file"
-
 
 class Outcome(StrEnum):
     bet = "bet"  # a new bet
@@ -92,7 +90,7 @@ class BetFileIngest:
 
     def process(self, ref: FileRef) -> Outcome:
         outcome = self._process(ref)
-        obs.count_by(obs.BET_FILES, outcome=outcome.value)
+        obs.count(obs.BET_FILES.format(outcome=outcome.value.title()))
         logger.info("bet file", extra={"key": ref.key, "outcome": outcome.value})
         return outcome
 
@@ -116,17 +114,17 @@ class BetFileIngest:
 
     def _record(self, record: WebsiteBet | Knockback | SmsWager, ref: FileRef) -> Outcome:
         if isinstance(record, WebsiteBet):
-            return Outcome.bet if self._bet(bet_in(record.bet_fields())) else Outcome.duplicate
+            return Outcome.bet if self._bet(bet_in(record.bet_fields()), ref) else Outcome.duplicate
         if isinstance(record, Knockback):
             return self._knockback(record, ref)
         return self._sms(record, ref)
 
     # --- bets --------------------------------------------------------------------------------------
 
-    def _bet(self, body: BetIn) -> bool:
+    def _bet(self, body: BetIn, ref: FileRef) -> bool:
         """Record through the same use case as POST /bets; True if new, False for the same bet again."""
         try:
-            _, created = self.recorder.record(body, SOURCE)
+            _, created = self.recorder.record(body, f"file:{ref.key}")
         except Invalid as exc:
             raise Refused(exc.message) from None
         except Conflict:
@@ -168,7 +166,7 @@ class BetFileIngest:
         fp = digest(sms)
         existing = self.intake.sms(sms.wager_number)
         if existing is not None:
-            return self._sms_again(existing.request, existing.fingerprint, fp)
+            return self._sms_again(existing.request, existing.fingerprint, fp, ref)
         received = sms.received_at or ref.event_time or self.clock()
         body, problem = self._sms_bet(sms, received)
         request = SmsRequest(
@@ -188,12 +186,12 @@ class BetFileIngest:
             again = self.intake.sms(sms.wager_number)
             if again is None:
                 raise RuntimeError(f"SMS wager {sms.wager_number} neither stored nor found; retry")
-            return self._sms_again(again.request, again.fingerprint, fp)
+            return self._sms_again(again.request, again.fingerprint, fp, ref)
         if body is not None:
-            self._sms_record_bet(request, body)
+            self._sms_record_bet(request, body, ref)
         return Outcome.sms
 
-    def _sms_again(self, stored: SmsRequest, stored_fp: str, fp: str) -> Outcome:
+    def _sms_again(self, stored: SmsRequest, stored_fp: str, fp: str, ref: FileRef) -> Outcome:
         if stored_fp != fp:
             raise Refused(f"SMS wager {stored.wager_number} is already recorded with different details")
         if stored.status is SmsStatus.recorded:
@@ -208,7 +206,7 @@ class BetFileIngest:
             )
             body, _ = self._sms_bet(wager, stored.received_at)
             if body is not None:
-                self._sms_record_bet(stored, body)
+                self._sms_record_bet(stored, body, ref)
         return Outcome.duplicate
 
     def _sms_bet(self, sms: SmsWager, received: datetime) -> tuple[BetIn | None, str | None]:
@@ -224,9 +222,9 @@ class BetFileIngest:
             return None, f"wager number {body.bet_id} is already a bet with other details"
         return body, None
 
-    def _sms_record_bet(self, request: SmsRequest, body: BetIn) -> None:
+    def _sms_record_bet(self, request: SmsRequest, body: BetIn, ref: FileRef) -> None:
         try:
-            self._bet(body)
+            self._bet(body, ref)
         except Refused as exc:  # the request stays for staff, with the reason
             opened = request.model_copy(update={"status": SmsStatus.open, "bet_id": None, "problem": str(exc)})
             self.intake.update_sms(opened, SmsStatus.recorded)

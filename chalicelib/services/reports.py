@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.domain.feed import FeedFilter, FeedRow
 from chalicelib.domain.reports import DailyReport, SubjectReport, alerts_by_rule, average, counts, daily, totals
-from chalicelib.domain.rules import WindowBet
+from chalicelib.domain.rules import WindowBet, WindowKnockback
 from chalicelib.domain.subjects import SubjectKind, SubjectRef
 from chalicelib.ports import AlertQuery, AlertStore, FeedStore, FileStore, SubjectStore
-from chalicelib.services.monitoring import segment_of_bets
+from chalicelib.services.monitoring import KnockbackSource, segment_of_bets
 from chalicelib.services.profiles import segment_name
 from chalicelib.services.report_render import daily_csv, daily_html, subject_html
 
@@ -35,9 +35,11 @@ class Reports:
         bucket: str,
         currency: str,
         clock: Clock = utcnow,
+        knockbacks: KnockbackSource | None = None,
     ):
         self.feed, self.subjects, self.alerts, self.files = feed, subjects, alerts, files
         self.bucket, self.currency, self.clock = bucket, currency, clock
+        self.knockbacks = knockbacks
 
     # --- the daily report ---------------------------------------------------------------------
 
@@ -116,6 +118,8 @@ class Reports:
         since = until - timedelta(days=days)
         bets, status = self.subjects.recent(ref, since, until)
         rows = [_row(b) for b in bets]
+        if self.knockbacks is not None:  # the customer's knockbacks count (KB %) with its bets
+            rows += [_kb_row(k) for k in self.knockbacks(ref, since, until)]
         alerts, _ = self.alerts.search(AlertQuery(subject=ref, since=since, until=until), 500, None)
         per_day: dict[str, int] = {}
         per_hour = [0] * 24
@@ -172,3 +176,8 @@ def _row(b: WindowBet) -> FeedRow:
         stake_minor=b.stake_minor,
         sport=getattr(past, "sport", None) or None,
     )
+
+
+def _kb_row(k: WindowKnockback) -> FeedRow:
+    at = k.attempted_at.isoformat()
+    return FeedRow(record_type="knockback", record_id=k.knockback_id, cursor="", recorded_at=at, placed_at=at)

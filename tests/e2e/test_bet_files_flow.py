@@ -97,7 +97,7 @@ def test_files_dropped_in_the_bucket_become_bets_knockbacks_and_sms_requests(sys
 
     bet = api.get("/bets/7000001").json_body
     assert bet["customer_id"] == "E2E1" and bet["each_way"] and bet["stake_minor"] == 1000 and bet["lines"] == 2
-    assert datetime.fromisoformat(bet["placed_at"]) == WHEN and bet["ingested_by"] == "bet-file"
+    assert datetime.fromisoformat(bet["placed_at"]) == WHEN and bet["ingested_by"] == "file:incoming/2026/bet.txt"
     sms_bet = api.get("/bets/7000002").json_body
     assert sms_bet["channel"] == "sms" and sms_bet["stake_minor"] == 1000 and sms_bet["each_way"]
 
@@ -131,3 +131,40 @@ def test_files_dropped_in_the_bucket_become_bets_knockbacks_and_sms_requests(sys
     assert api.get("/feed?limit=500").json_body["rows"] == rows_before
     again = api.get("/customers/E2E1").json_body
     assert (again["bets_total"], again["knockbacks_total"]) == (2, 1)
+
+
+def test_an_aws_failure_is_retried_then_parked_in_the_dlq_never_quarantined(
+    system: tuple[Api, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import wiring
+    from chalicelib.core import aws, resources
+    from chalicelib.core.config import settings
+    from chalicelib.domain.errors import Unavailable
+
+    api, runner = system
+    sqs = aws.client("sqs")
+    url = runner.queue_url("bet-files")
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "0"})  # retries at once
+    runner.drain(timeout_s=30)  # the s3:TestEvent
+    store = wiring.container().adapters.intake
+    original = store.record_knockback
+    calls: list[int] = []
+
+    def throttled(*a: Any) -> bool:
+        calls.append(1)
+        raise Unavailable("the database is busy (ProvisionedThroughputExceededException); retry shortly")
+
+    monkeypatch.setattr(store, "record_knockback", throttled)
+    _drop("kb-retry.txt", KNOCKBACK)
+    runner.drain(timeout_s=60)
+    assert len(calls) == resources.queue("bet-files").max_receive_count  # every delivery tried, then parked
+    dlq = sqs.get_queue_url(QueueName=f"{settings().queue('bet-files')}-dlq")["QueueUrl"]
+    parked = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
+    assert len(parked) == 1 and "kb-retry.txt" in parked[0]["Body"]
+    assert "incoming/kb-retry.txt" in _objects("incoming/") and _objects("quarantine/") == {}
+    assert api.get("/knockbacks/KB-E2E-1").status_code == 404
+
+    monkeypatch.setattr(store, "record_knockback", original)  # the database is back: redrive from the DLQ
+    sqs.send_message(QueueUrl=url, MessageBody=parked[0]["Body"])
+    runner.drain(timeout_s=30)
+    assert api.get("/knockbacks/KB-E2E-1").status_code == 200

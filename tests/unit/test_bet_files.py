@@ -372,3 +372,91 @@ def test_a_mixed_batch_records_the_good_files_quarantines_the_bad_and_retries_on
         again = client.lambda_.invoke("ingest_bet_files", event).payload
     assert again == {"batchItemFailures": []}
     assert c.intake.knockback("KB-9") is not None and len(feed(c, "bet")) == 2
+
+
+def test_the_readme_examples_are_what_the_consumer_takes_and_writes() -> None:
+    import re
+
+    from chalicelib.domain.betfiles import Knockback, SmsWager, WebsiteBet, parse_bet_file
+    from chalicelib.domain.intake import QuarantineNote
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Bet files", 1)[1].split("\n## ", 1)[0]
+    texts = re.findall(r"```text\n(.*?)```", section, re.S)
+    assert [type(parse_bet_file(t.encode())) for t in texts] == [WebsiteBet, Knockback, SmsWager]
+    (note,) = re.findall(r"```json\n(.*?)```", section, re.S)
+    QuarantineNote.model_validate_json(note)
+
+
+def test_the_daily_report_counts_the_files_knockbacks_and_sms_requests(c: wiring.Container) -> None:
+    c.bet_files.process(drop(c, "b.txt", bet_file()))
+    c.bet_files.process(drop(c, "k1.txt", knockback_file("KB-1")))
+    c.bet_files.process(drop(c, "k2.txt", knockback_file("KB-2")))
+    c.bet_files.process(drop(c, "s.txt", (SAMPLES / "sms_unparsed_multiline.txt").read_bytes()))
+    t = c.reports.daily(NOW.date()).totals
+    assert (t.bets, t.knockbacks, t.sms_requests, t.kb_pct) == (1, 2, 1, 66.7)
+
+
+def test_a_knockbacks_rule_is_for_customers_and_validates_its_params() -> None:
+    from pydantic import ValidationError
+
+    from chalicelib.domain.rules import RuleSpec
+
+    ok = RuleSpec.model_validate(
+        {"name": "kb", "subject_kind": "customer", "params": {"kind": "knockbacks", "min_count": 2}}
+    )
+    assert ok.params.kind == "knockbacks" and ok.params.lookback() == timedelta(hours=24)
+    with pytest.raises(ValidationError, match="applies to customer"):
+        RuleSpec.model_validate({"name": "kb", "subject_kind": "writer", "params": {"kind": "knockbacks"}})
+    with pytest.raises(ValidationError):
+        RuleSpec.model_validate(
+            {"name": "kb", "subject_kind": "customer", "params": {"kind": "knockbacks", "min_kb_pct": 150}}
+        )
+
+
+def test_the_consumer_may_read_incoming_and_move_to_quarantine_only() -> None:
+    from chalicelib.core import access, resources
+
+    class Arns:
+        def table(self, logical: str) -> str:
+            return f"arn:table/{logical}"
+
+        def queue(self, logical: str) -> str:
+            return f"arn:queue/{logical}"
+
+        def bucket(self, logical: str) -> str:
+            return f"arn:s3:::{logical}"
+
+        def topic(self, logical: str) -> str:
+            return f"arn:topic/{logical}"
+
+        def topic_key(self, logical: str) -> str | None:
+            return None
+
+        def secret(self, logical: str) -> str:
+            return f"arn:secret/{logical}"
+
+    def s3_grants(name: str) -> set[tuple[str, str]]:
+        out = access.statements(resources.function(name), Arns())
+        return {(a, r) for st in out for a in st.actions if a.startswith("s3:") for r in st.resources}
+
+    assert s3_grants("ingest_bet_files") == {
+        ("s3:GetObject", "arn:s3:::bet-files/incoming/*"),
+        ("s3:PutObject", "arn:s3:::bet-files/quarantine/*"),
+        ("s3:DeleteObject", "arn:s3:::bet-files/incoming/*"),
+        ("s3:ListBucket", "arn:s3:::bet-files"),
+    }
+    others = [f.name for f in resources.FUNCTIONS if f.name != "ingest_bet_files"]
+    assert not any("bet-files" in r for name in others for _, r in s3_grants(name))
+    q = resources.queue("bet-files")
+    assert q.consumer == "app:ingest_bet_files" and resources.function("ingest_bet_files").consumes == ("bet-files",)
+    b = resources.bucket("bet-files")
+    assert (b.env_var, b.notify_queue, b.notify_prefix) == ("BETWATCH_BUCKET_BET_FILES", "bet-files", "incoming/")
+
+
+def test_the_customer_report_counts_its_knockbacks(c: wiring.Container) -> None:
+    c.bet_files.process(drop(c, "b.txt", bet_file()))
+    c.bet_files.process(drop(c, "k1.txt", knockback_file("KB-1")))
+    report = c.reports.subject(SubjectRef.customer("ABC123"), days=7)
+    assert (report.totals.bets, report.totals.knockbacks, report.totals.kb_pct) == (1, 1, 50.0)
+    assert report.totals.stake_minor == 1000  # a knockback's stake was refused: not staked
