@@ -15,7 +15,7 @@ from chalice import Chalice, Rate
 from pydantic import Json
 
 from chalicelib import wiring
-from chalicelib.api.routes import access, alerts, bets, feed, reports, rules, subjects, system, web, writers
+from chalicelib.api.routes import access, alerts, bets, feed, reports, results, rules, subjects, system, web, writers
 from chalicelib.core import observability as obs
 from chalicelib.core.config import settings
 from chalicelib.core.observability import logger, tracer
@@ -25,7 +25,7 @@ from chalicelib.domain.writers import JobMessage
 from chalicelib.services.clustering import StaleSlip
 
 app = Chalice(app_name="betwatch")
-BLUEPRINTS = (system, access, bets, subjects, alerts, rules, writers, feed, reports, web)
+BLUEPRINTS = (system, access, bets, subjects, alerts, rules, writers, feed, reports, results, web)
 for blueprint in (m.bp for m in BLUEPRINTS):
     app.register_blueprint(blueprint)
 

@@ -27,6 +27,7 @@ from chalicelib.ports import (
     RiskScorer,
     RuleStore,
     SecretSource,
+    SettlementStore,
     SlipStore,
     SubjectStore,
     Writers,
@@ -42,6 +43,7 @@ from chalicelib.services.profiles import ProfileReader
 from chalicelib.services.recording import BetRecorder
 from chalicelib.services.reports import Reports
 from chalicelib.services.rules import RuleCatalogue
+from chalicelib.services.settlement import Settler
 from chalicelib.services.slips import SlipUploads, UploadLimits
 from chalicelib.services.writer_index import WriterIndexCache
 from chalicelib.services.writers import WriterDesk
@@ -64,6 +66,7 @@ class Adapters:
     scorer: RiskScorer
     secret: SecretSource
     health: HealthProbe
+    settlements: SettlementStore
 
 
 @dataclass
@@ -84,6 +87,7 @@ class Container:
     linking: wl.LinkSettings
     feed: FeedReader
     reports: Reports
+    settler: Settler
 
     def clusterer(self) -> Clusterer:
         a = self.adapters
@@ -129,6 +133,7 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         linking=linking,
         feed=FeedReader(a.feed, a.subjects, clock),
         reports=Reports(a.feed, a.subjects, a.alerts, a.files, cfg.bucket("reports"), cfg.currency, clock),
+        settler=Settler(a.bets, a.settlements, a.slips, clock),
     )
 
 
@@ -156,6 +161,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
     from chalicelib.adapters.dynamodb.health import DynamoHealthProbe
     from chalicelib.adapters.dynamodb.principals import DynamoPrincipalStore
     from chalicelib.adapters.dynamodb.rules import DynamoRuleStore
+    from chalicelib.adapters.dynamodb.settlement import DynamoSettlementStore
     from chalicelib.adapters.dynamodb.slips import DynamoSlipStore
     from chalicelib.adapters.dynamodb.subjects import DynamoActivityIndex, DynamoSubjectStore
     from chalicelib.adapters.dynamodb.writers import DynamoWriterStore
@@ -188,6 +194,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
         scorer=OnnxRiskScorer(),
         secret=secret,
         health=DynamoHealthProbe(db, t),
+        settlements=DynamoSettlementStore(db, t),
     )
 
 
@@ -214,8 +221,9 @@ def in_memory(
     subjects = memory.MemorySubjects()
     slips = memory.MemorySlips()
     feed = memory.MemoryFeed()
+    bets = memory.MemoryBets(subjects, feed)
     adapters = Adapters(
-        bets=memory.MemoryBets(subjects, feed),
+        bets=bets,
         subjects=subjects,
         activity=subjects,
         slips=slips,
@@ -230,6 +238,7 @@ def in_memory(
         scorer=scorer or memory.FixedScorer(),
         secret=StaticSecret(jwt_secret or cfg.jwt_secret),
         health=memory.MemoryHealth(),
+        settlements=memory.MemorySettlements(bets),
     )
     return assemble(cfg, adapters, clock)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.cursor import decode_cursor, encode_cursor, position_of, position_token
@@ -15,6 +15,7 @@ from chalicelib.domain.alerts import Alert, AlertEvent, AlertStatus, in_cooldown
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
 from chalicelib.domain.feed import FeedFilter, FeedRow
+from chalicelib.domain.results import EventResult, event_key
 from chalicelib.domain.risk_history import PastBet, SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet, window_bet_of
 from chalicelib.domain.slips import FINAL, ClusteringMessage, SlipRecord, SlipStatus
@@ -25,9 +26,11 @@ from chalicelib.ports import (
     AlertQuery,
     ApiKeyRecord,
     Candidate,
+    SettlementWrite,
     SlipAssignment,
     StaleWrite,
     StoredBet,
+    StoredResult,
     UserRecord,
     WriterState,
 )
@@ -205,6 +208,7 @@ class MemoryBets:
         self.subjects = subjects
         self.feed = feed or MemoryFeed()
         self.items: dict[str, StoredBet] = {}
+        self.open_events: dict[str, set[str]] = defaultdict(set)  # event key -> open bet ids
 
     def get(self, bet_id: str) -> StoredBet | None:
         return self.items.get(bet_id)
@@ -215,9 +219,66 @@ class MemoryBets:
                 return False
             self.items[bet.bet_id] = StoredBet(bet, fingerprint)
             self.feed.add(bet)
+            for s in bet.selections:
+                self.open_events[event_key(s.event)].add(bet.bet_id)
             for ref in subjects:
                 self.subjects.count(ref, bet, bet.received_at)
         return True
+
+
+class MemorySettlements:
+    """Results by event and date, and settlements applied to the bet, its subjects and its feed row."""
+
+    def __init__(self, bets: MemoryBets) -> None:
+        self.bets = bets
+        self.results: dict[str, dict[str, StoredResult]] = defaultdict(dict)  # key -> date|'-' -> result
+        self.settled: dict[tuple[str, str], set[str]] = defaultdict(set)  # (key, date|'-') -> bet ids
+        self.applied = 0
+
+    def save_result(self, result: EventResult, version: str, at: datetime) -> None:
+        self.results[result.key][result.date.isoformat() if result.date else "-"] = StoredResult(result, version)
+
+    def result_for(self, event_key: str, day: date) -> StoredResult | None:
+        dated = sorted((d, r) for d, r in self.results.get(event_key, {}).items() if d != "-" and d >= day.isoformat())
+        return dated[0][1] if dated else self.results.get(event_key, {}).get("-")
+
+    def bets_on(self, event_key: str, result_date: str | None) -> list[str]:
+        with self.bets.subjects.lock:
+            found = self.bets.open_events.get(event_key, set()) | self.settled.get(
+                (event_key, result_date or "-"), set()
+            )
+            return sorted(found)
+
+    def apply(self, w: SettlementWrite) -> bool:
+        subjects, bet, s = self.bets.subjects, w.bet, w.settlement
+        with subjects.lock:
+            stored = self.bets.items.get(bet.bet_id)
+            if stored is None or stored.settled_version != w.previous_version:
+                return False
+            self.bets.items[bet.bet_id] = replace(stored, settlement=s, settled_version=w.version)
+            delta = (s.profit_minor or 0) - ((w.previous.profit_minor or 0) if w.previous else 0)
+            for ref in w.subjects:
+                window = subjects.bets.get(ref, {}).get(bet.bet_id)
+                if window is not None:
+                    subjects.bets[ref][bet.bet_id] = replace(
+                        window, profit_minor=s.profit_minor, sp_compared=w.sp_compared, sp_beaten=w.sp_beaten
+                    )
+                old = subjects.profiles.get(ref) or Profile(subject=ref, bets_total=0, stake_total_minor=0)
+                subjects.profiles[ref] = replace(
+                    old,
+                    settled_bets=old.settled_bets + (1 if w.previous is None else 0),
+                    profit_total_minor=old.profit_total_minor + delta,
+                )
+                subjects.active[_bucket(w.at)].add((w.at, ref))
+            row = self.bets.feed.rows.get(self.bets.feed._pos(bet.received_at, bet.bet_id))
+            if row is not None:
+                row.bet_state, row.profit_minor = s.state, s.profit_minor
+            for key in w.events:
+                self.bets.open_events.get(key, set()).discard(bet.bet_id)
+                if (r := w.results.get(key)) is not None:
+                    self.settled[(key, r.result.date.isoformat() if r.result.date else "-")].add(bet.bet_id)
+            self.applied += 1
+            return True
 
 
 class MemorySlips:

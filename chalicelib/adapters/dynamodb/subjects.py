@@ -205,6 +205,8 @@ class DynamoSubjectStore:
             bets_total=int(item.get("bets_total", 0)),
             stake_total_minor=int(item.get("stake_total_minor", 0)),
             first_bet_at=item.get("first_bet_at"),
+            settled_bets=int(item.get("settled_bets", 0)),
+            profit_total_minor=int(item.get("profit_total_minor", 0)),
         )
 
     def _prefixed(self, subject: SubjectRef, prefix: str) -> list[dict[str, Any]]:

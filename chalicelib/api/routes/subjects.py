@@ -20,6 +20,8 @@ bp = Blueprint(__name__)
 class WindowTotals(BaseModel):
     bets: int
     stake_minor: int
+    settled_bets: int = 0
+    profit_minor: int = Field(0, description="Settled P/L of the window's bets, the customer's side")
 
 
 class SubjectView(BaseModel):
@@ -29,6 +31,8 @@ class SubjectView(BaseModel):
     bets_total: int
     stake_total_minor: int
     first_bet_at: str | None
+    settled_bets: int = 0
+    profit_total_minor: int = Field(0, description="Settled P/L since the first bet, the customer's side")
     windows: dict[str, WindowTotals]
     linked: list[str] = Field(description="Linked writer ids (for a customer) or customer ids (for a writer).")
     slips: list[str] = Field(default_factory=list, description="Bet ids of the subject's slips.")
@@ -48,7 +52,9 @@ def _view(s: SubjectSummary) -> SubjectView:
         bets_total=p.bets_total,
         stake_total_minor=p.stake_total_minor,
         first_bet_at=p.first_bet_at,
-        windows={k: WindowTotals(bets=w.bets, stake_minor=w.stake_minor) for k, w in s.windows.items()},
+        settled_bets=p.settled_bets,
+        profit_total_minor=p.profit_total_minor,
+        windows={k: WindowTotals(**asdict(w)) for k, w in s.windows.items()},
         linked=[ref.id for ref in s.linked],
         slips=s.slips,
         category=s.status.category,
