@@ -8,6 +8,7 @@ guarantees as DynamoDB with a lock instead of a transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from chalicelib.domain.alerts import Alert, AlertStatus
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
 from chalicelib.domain.feed import FeedFilter, FeedRow
+from chalicelib.domain.imports import ImportJob
 from chalicelib.domain.results import EventResult
 from chalicelib.domain.risk_history import SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet
@@ -37,8 +39,9 @@ class StoredBet:
 class BetStore(Protocol):
     def get(self, bet_id: str) -> StoredBet | None: ...
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
-        """Store the bet and count it for each subject, all or nothing. False if the id exists."""
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True) -> bool:
+        """Store the bet and count it for each subject, all or nothing. False if the id exists.
+        `activity=False` writes no activity marker (history imports: the schedule does not evaluate the past)."""
         ...
 
 
@@ -329,6 +332,14 @@ class FileStore(Protocol):
         """A short-lived URL to read the object (slip thumbnails for staff)."""
         ...
 
+    def stream(self, bucket: str, key: str, start: int = 0) -> Iterator[bytes]:
+        """The object from byte `start` on, a piece at a time (a ranged GET, never all in memory)."""
+        ...
+
+    def write_stream(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
+        """Write an object from pieces (a multipart upload for large ones; bounded memory)."""
+        ...
+
 
 class MessageQueue(Protocol):
     def send(self, queue: str, body: str) -> None:
@@ -425,4 +436,15 @@ class SettlementStore(Protocol):
 
     def apply(self, write: SettlementWrite) -> bool:
         """All or nothing; False when the bet's stored settlement is no longer `previous_version`."""
+        ...
+
+
+class ImportStore(Protocol):
+    def create(self, job: ImportJob) -> None: ...
+
+    def get(self, import_id: str) -> ImportJob | None: ...
+
+    def save(self, job: ImportJob, expected_chunk: int) -> bool:
+        """Store the job's progress if its stored next_chunk is still `expected_chunk` (one of two
+        deliveries of a chunk counts). False otherwise."""
         ...

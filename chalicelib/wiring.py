@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.core import resources
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.config import Settings, settings
 from chalicelib.domain import writer_linking as wl
@@ -21,6 +22,7 @@ from chalicelib.ports import (
     FeedStore,
     FileStore,
     HealthProbe,
+    ImportStore,
     MessageQueue,
     Notifier,
     PrincipalStore,
@@ -38,6 +40,7 @@ from chalicelib.services.backtest import Backtester
 from chalicelib.services.clustering import Clusterer
 from chalicelib.services.feed import FeedReader
 from chalicelib.services.health import HealthService
+from chalicelib.services.imports import HistoryImports, ImportLimits
 from chalicelib.services.monitoring import Monitor
 from chalicelib.services.profiles import ProfileReader
 from chalicelib.services.recording import BetRecorder
@@ -67,6 +70,7 @@ class Adapters:
     secret: SecretSource
     health: HealthProbe
     settlements: SettlementStore
+    imports: ImportStore
 
 
 @dataclass
@@ -88,6 +92,7 @@ class Container:
     feed: FeedReader
     reports: Reports
     settler: Settler
+    imports: HistoryImports
 
     def clusterer(self) -> Clusterer:
         a = self.adapters
@@ -111,15 +116,22 @@ def rules_for(cfg: Settings) -> list[Rule]:
     return default_rules(cfg.rule_window_hours, cfg.rule_stake_threshold_minor)
 
 
+IMPORT_MAX_BYTES = 1024**3
+
+
 def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
     limits = UploadLimits(cfg.bucket("slips"), cfg.slip_min_bytes, cfg.slip_max_bytes, cfg.presign_expires_s)
     rules = RuleCatalogue(a.rules, rules_for(cfg), clock)
     linking = wl.LinkSettings.load()
     monitor = Monitor(a.activity, a.subjects, a.alerts, a.notifier, rules, cfg.currency, clock)
+    recorder = BetRecorder(a.bets, a.subjects, a.scorer, cfg.currency, clock, on_bet=monitor.on_bet)
+    imports = ImportLimits(
+        cfg.bucket("imports"), resources.bucket("imports").notify_prefix, IMPORT_MAX_BYTES, cfg.presign_expires_s
+    )
     return Container(
         settings=cfg,
         adapters=a,
-        recorder=BetRecorder(a.bets, a.subjects, a.scorer, cfg.currency, clock, on_bet=monitor.on_bet),
+        recorder=recorder,
         profiles=ProfileReader(a.subjects, clock),
         uploads=SlipUploads(a.slips, a.bets, a.files, limits, clock),
         rules=rules,
@@ -134,6 +146,7 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         feed=FeedReader(a.feed, a.subjects, clock),
         reports=Reports(a.feed, a.subjects, a.alerts, a.files, cfg.bucket("reports"), cfg.currency, clock),
         settler=Settler(a.bets, a.settlements, a.slips, clock),
+        imports=HistoryImports(a.imports, a.files, a.queue, recorder, imports, clock),
     )
 
 
@@ -159,6 +172,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
     from chalicelib.adapters.dynamodb.client import Dynamo
     from chalicelib.adapters.dynamodb.feed import DynamoFeed
     from chalicelib.adapters.dynamodb.health import DynamoHealthProbe
+    from chalicelib.adapters.dynamodb.imports import DynamoImportStore
     from chalicelib.adapters.dynamodb.principals import DynamoPrincipalStore
     from chalicelib.adapters.dynamodb.rules import DynamoRuleStore
     from chalicelib.adapters.dynamodb.settlement import DynamoSettlementStore
@@ -195,6 +209,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
         secret=secret,
         health=DynamoHealthProbe(db, t),
         settlements=DynamoSettlementStore(db, t),
+        imports=DynamoImportStore(db, t),
     )
 
 
@@ -239,6 +254,7 @@ def in_memory(
         secret=StaticSecret(jwt_secret or cfg.jwt_secret),
         health=memory.MemoryHealth(),
         settlements=memory.MemorySettlements(bets),
+        imports=memory.MemoryImports(),
     )
     return assemble(cfg, adapters, clock)
 

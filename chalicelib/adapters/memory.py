@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from chalicelib.domain.alerts import Alert, AlertEvent, AlertStatus, in_cooldown
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
 from chalicelib.domain.feed import FeedFilter, FeedRow
+from chalicelib.domain.imports import ImportJob
 from chalicelib.domain.results import EventResult, event_key
 from chalicelib.domain.risk_history import PastBet, SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet, window_bet_of
@@ -90,9 +92,10 @@ class MemorySubjects:
         self.calls.hit("subjects.seen_on")
         return set(self.seen.get(day.astimezone(UTC).date().isoformat(), set()))
 
-    def count(self, ref: SubjectRef, bet: Bet, at: datetime, has_slip: bool = False) -> None:
+    def count(self, ref: SubjectRef, bet: Bet, at: datetime, has_slip: bool = False, activity: bool = True) -> None:
         """What the DynamoDB adapter's bet_writes do (call with the lock held)."""
-        self.active[_bucket(at)].add((at, ref))
+        if activity:
+            self.active[_bucket(at)].add((at, ref))
         self.seen[bet.placed_at.astimezone(UTC).date().isoformat()].add(ref)
         if bet.bet_id in self.bets[ref]:
             return
@@ -213,7 +216,7 @@ class MemoryBets:
     def get(self, bet_id: str) -> StoredBet | None:
         return self.items.get(bet_id)
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True) -> bool:
         with self.subjects.lock:
             if bet.bet_id in self.items:
                 return False
@@ -222,7 +225,7 @@ class MemoryBets:
             for s in bet.selections:
                 self.open_events[event_key(s.event)].add(bet.bet_id)
             for ref in subjects:
-                self.subjects.count(ref, bet, bet.received_at)
+                self.subjects.count(ref, bet, bet.received_at, activity=activity)
         return True
 
 
@@ -703,6 +706,36 @@ class MemoryFiles:
 
     def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
         return f"memory://{bucket}/{key}?expires={expires_s}"
+
+    def stream(self, bucket: str, key: str, start: int = 0, piece: int = 64 * 1024) -> Iterator[bytes]:
+        data = self.objects[(bucket, key)]
+        for i in range(start, len(data), piece):
+            yield data[i : i + piece]
+
+    def write_stream(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
+        self.objects[(bucket, key)] = b"".join(chunks)
+
+
+class MemoryImports:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.jobs: dict[str, ImportJob] = {}
+
+    def create(self, job: ImportJob) -> None:
+        with self.lock:
+            self.jobs[job.import_id] = job.model_copy(deep=True)
+
+    def get(self, import_id: str) -> ImportJob | None:
+        job = self.jobs.get(import_id)
+        return job.model_copy(deep=True) if job else None
+
+    def save(self, job: ImportJob, expected_chunk: int) -> bool:
+        with self.lock:
+            cur = self.jobs.get(job.import_id)
+            if cur is None or cur.next_chunk != expected_chunk:
+                return False
+            self.jobs[job.import_id] = job.model_copy(deep=True)
+            return True
 
 
 class MemoryQueue:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable, Iterator
 from typing import Any
+
+STREAM_PIECE = 256 * 1024
 
 
 class S3FileStore:
@@ -40,3 +44,39 @@ class S3FileStore:
         return str(
             self.client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s)
         )
+
+    def stream(self, bucket: str, key: str, start: int = 0) -> Iterator[bytes]:
+        kwargs: dict[str, Any] = {"Range": f"bytes={start}-"} if start else {}
+        try:
+            obj = self.client.get_object(Bucket=bucket, Key=key, **kwargs)
+        except self.client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                return  # `start` is the object's end: nothing left
+            raise
+        yield from obj["Body"].iter_chunks(STREAM_PIECE)
+
+    def write_stream(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
+        # upload_fileobj reads the pieces through a file-like view and uses a multipart upload over 8 MB.
+        self.client.upload_fileobj(_ChunkReader(iter(chunks)), bucket, key)
+
+
+class _ChunkReader(io.RawIOBase):
+    """An iterator of bytes as a readable file."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n

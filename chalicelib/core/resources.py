@@ -211,6 +211,14 @@ QUEUES: tuple[Queue, ...] = (
         consumer="app:writer_jobs",
         purpose="Steps of staff merges and splits of writers (a chunk of slips per message).",
     ),
+    Queue(
+        "imports",
+        visibility_timeout_s=300,
+        max_receive_count=5,
+        batch_size=1,
+        consumer="app:run_imports",
+        purpose="History imports: the upload's S3 notification, then one message per chunk of the CSV.",
+    ),
 )
 
 BUCKETS: tuple[Bucket, ...] = (
@@ -229,6 +237,13 @@ BUCKETS: tuple[Bucket, ...] = (
     Bucket(
         "index",
         purpose="Snapshots of the writer index, so a new container loads one object then the recent deltas.",
+    ),
+    Bucket(
+        "imports",
+        notify_queue="imports",
+        notify_prefix="imports/",
+        expire_after_days=30,
+        purpose="History CSVs uploaded with a presigned POST (imports/<id>/source.csv) and their error CSVs.",
     ),
 )
 
@@ -329,8 +344,8 @@ FUNCTIONS: tuple[Function, ...] = (
             TableUse("rules", write=True),
         ),
         describe_tables=True,
-        reads_objects=("slips", "reports"),  # slip thumbnails (presigned GETs) and stored reports
-        presigns_uploads=("slips",),
+        reads_objects=("slips", "reports", "imports"),  # presigned GETs: slips, reports, import error CSVs
+        presigns_uploads=("slips", "imports"),
         sends_to=("writer-jobs",),
         publishes=("alerts",),
         secrets=("jwt-signing-key",),
@@ -388,6 +403,22 @@ FUNCTIONS: tuple[Function, ...] = (
             TableUse("subjects"),
             TableUse("rules", write=True),
         ),
+        publishes=("alerts",),
+    ),
+    Function(
+        "run_imports",
+        "chalice",
+        purpose="Reads uploaded history CSVs in chunks and records their bets; writes the error CSV.",
+        tables=(
+            TableUse("bets", write=True),
+            TableUse("subjects", write=True),
+            TableUse("monitoring", write=True),
+            TableUse("alerts", write=True),
+            TableUse("rules"),
+        ),
+        reads_objects=("imports",),
+        writes_objects=("imports",),
+        sends_to=("imports",),
         publishes=("alerts",),
     ),
     Function(

@@ -289,3 +289,44 @@ class ErrorCsv:
         values = (result.raw.get(c, "") for c in (*self.columns, UNPARSED))
         cells = [str(result.row), str(result.line), message, *values]
         return self._line(cells)
+
+
+class CountingLines:
+    """iter_text_lines that counts the bytes and lines it has handed out, so a job that stops after a
+    row knows the byte offset (and line number) to resume from. The csv module reads no further than
+    the row it returns, so after each row `bytes` is exactly the end of that row."""
+
+    def __init__(self, chunks: Iterable[bytes], *, first: bool = True, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        self._chunks = chunks
+        self._first = first
+        self._max = max_line_bytes
+        self.bytes = 0
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[str]:
+        buf = b""
+        for chunk in self._chunks:
+            buf += chunk
+            start = 0
+            while (nl := buf.find(b"\n", start)) != -1:
+                yield self._line(buf[start : nl + 1])
+                start = nl + 1
+            buf = buf[start:]
+            if len(buf) > self._max:
+                raise HistoryCsvError(f"line {self.lines + 1}: over {self._max:,} bytes: not a bet history CSV")
+        if buf:
+            yield self._line(buf)
+
+    def _line(self, raw: bytes) -> str:
+        self.bytes += len(raw)
+        self.lines += 1
+        text = _decode_line(raw, self._first)
+        self._first = False
+        return text
+
+
+def header_line(columns: Sequence[str]) -> str:
+    """The header row as CSV text (what a resumed chunk parses its rows with)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(columns)
+    return buf.getvalue()

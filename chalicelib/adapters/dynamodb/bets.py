@@ -33,7 +33,7 @@ class DynamoBetStore:
             item.get("settled_version"),
         )
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True) -> bool:
         writes = [
             put(
                 self.tables["bets"],
@@ -49,7 +49,7 @@ class DynamoBetStore:
         at = bet.received_at
         writes.append(put(self.tables["monitoring"], self.feed_item(bet)))
         for ref in subjects:
-            writes += bet_writes(self.tables, ref, bet, self.history_days, at)
+            writes += bet_writes(self.tables, ref, bet, self.history_days, at, activity=activity)
         writes += [put(self.tables["monitoring"], item) for item in event_items(bet)]
         try:
             self.db.transact(writes)

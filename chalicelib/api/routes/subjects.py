@@ -20,8 +20,11 @@ bp = Blueprint(__name__)
 class WindowTotals(BaseModel):
     bets: int
     stake_minor: int
-    settled_bets: int = 0
-    profit_minor: int = Field(0, description="Settled P/L of the window's bets, the customer's side")
+
+
+class SettledWindow(BaseModel):
+    settled_bets: int = Field(description="Of the window's bets, those settled by results")
+    profit_minor: int = Field(description="Their P/L, the customer's side (negative: a loss)")
 
 
 class SubjectView(BaseModel):
@@ -34,6 +37,7 @@ class SubjectView(BaseModel):
     settled_bets: int = 0
     profit_total_minor: int = Field(0, description="Settled P/L since the first bet, the customer's side")
     windows: dict[str, WindowTotals]
+    settled_windows: dict[str, SettledWindow] = Field(default_factory=dict)
     linked: list[str] = Field(description="Linked writer ids (for a customer) or customer ids (for a writer).")
     slips: list[str] = Field(default_factory=list, description="Bet ids of the subject's slips.")
     category: ClientCategory = ClientCategory.none
@@ -54,7 +58,10 @@ def _view(s: SubjectSummary) -> SubjectView:
         first_bet_at=p.first_bet_at,
         settled_bets=p.settled_bets,
         profit_total_minor=p.profit_total_minor,
-        windows={k: WindowTotals(**asdict(w)) for k, w in s.windows.items()},
+        windows={k: WindowTotals(bets=w.bets, stake_minor=w.stake_minor) for k, w in s.windows.items()},
+        settled_windows={
+            k: SettledWindow(settled_bets=w.settled_bets, profit_minor=w.profit_minor) for k, w in s.windows.items()
+        },
         linked=[ref.id for ref in s.linked],
         slips=s.slips,
         category=s.status.category,
