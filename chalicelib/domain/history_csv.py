@@ -250,9 +250,12 @@ def describe_validation_error(exc: ValidationError) -> str:
     """BetIn's errors as one line, each starting with its column: 'stake: ...; selections.0.price: ...'."""
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "row"
+        loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}")
+        if not loc and ": " in msg and msg.split(": ", 1)[0].isidentifier():
+            parts.append(msg)  # a row-level check that names its column ("selections: a double takes 2 ...")
+            continue
+        parts.append(f"{loc or 'row'}: {msg}")
     return "; ".join(parts)
 
 
