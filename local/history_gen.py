@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 HEADER = "bet_id,customer_id,shop_id,channel,stake,currency,bet_type,sport,placed_at,selections,note\r\n"
 START = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)  # a fixed instant in the past
@@ -27,21 +28,28 @@ def _cell(text: str) -> str:
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\r\n') else text
 
 
-def row(i: int, start: datetime = START, step_s: int = 37, customers: int = 500, stake: str = "10.00",
-        bad_every: int = 0, prefix: str = "H") -> str:  # fmt: skip
-    placed = start + timedelta(seconds=i * step_s)
+@lru_cache(maxsize=4096)
+def _selections(i: int) -> str:
     course = COURSES[i % len(COURSES)]
     event = f"{12 + i % 8}:{(i * 5) % 60:02d} {course}"
     sel = [{"event": event, "market": "win", "selection": RUNNERS[i % len(RUNNERS)], "price": f"{2 + i % 9}.5"}]
-    cells = {
-        "bet_id": f"{prefix}-{i:08d}", "customer_id": f"C{i % customers:05d}", "shop_id": "", "channel": "online",
-        "stake": stake, "currency": "GBP", "bet_type": "single", "sport": "horse_racing",
-        "placed_at": placed.isoformat(), "selections": json.dumps(sel), "note": "imported",
-    }  # fmt: skip
+    return _cell(json.dumps(sel))
+
+
+def row(i: int, start: datetime = START, step_s: int = 37, customers: int = 500, stake: str = "10.00",
+        bad_every: int = 0, prefix: str = "H") -> str:  # fmt: skip
+    placed = (start + timedelta(seconds=i * step_s)).isoformat()
+    sel = _selections(i % 360)  # 360 = the period of course, hour, minute and price together
     if bad_every and i % bad_every == bad_every - 1:
+        cells = {
+            "bet_id": f"{prefix}-{i:08d}", "customer_id": f"C{i % customers:05d}", "shop_id": "", "channel": "online",
+            "stake": stake, "currency": "GBP", "bet_type": "single", "sport": "horse_racing", "placed_at": placed,
+            "selections": sel, "note": "imported",
+        }  # fmt: skip
         column, value = BAD[(i // bad_every) % len(BAD)]
-        cells[column] = value
-    return ",".join(_cell(v) for v in cells.values()) + "\r\n"
+        cells[column] = _cell(value)
+        return ",".join(cells.values()) + "\r\n"
+    return f"{prefix}-{i:08d},C{i % customers:05d},,online,{stake},GBP,single,horse_racing,{placed},{sel},imported\r\n"
 
 
 def history_csv(n: int, *, piece: int = 64 * 1024, **kw: object) -> Iterator[bytes]:

@@ -37,6 +37,7 @@ class ImportView(BaseModel):
     duplicates: int = Field(description="Rows whose bet was already stored with the same details.")
     rejected: int = Field(description="Rows written to the error CSV.")
     chunks_done: int
+    bytes_read: int = Field(description="How far into the file the job is (for a progress bar).")
     error: str | None = Field(default=None, description="Why the import failed as a whole (its header).")
     errors_url: str | None = Field(default=None, description="A short-lived link to the error CSV, once done.")
 
@@ -54,7 +55,7 @@ class ErrorsLink(BaseModel):
 
 def _view(job: ImportJob, url: str | None) -> ImportView:
     fields = job.model_dump(include=set(ImportView.model_fields))
-    return ImportView(**fields, chunks_done=job.next_chunk, errors_url=url)
+    return ImportView(**fields, chunks_done=job.next_chunk, bytes_read=job.offset, errors_url=url)
 
 
 @bp.route("/imports", methods=["POST"], content_types=ANY_CONTENT)
