@@ -17,6 +17,7 @@ case that send was lost). Totals after a crash and redelivery equal those of a r
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,9 @@ class ImportLimits:
     max_bytes: int
     expires_s: int
     rows_per_chunk: int = 2000
+    # A chunk also ends (at a row) after this long, well inside the queue's 300 s visibility timeout
+    # and the function's timeout, however slow the database is answering.
+    chunk_seconds: float = 120.0
 
 
 @dataclass
@@ -163,6 +167,8 @@ class HistoryImports:
             errors = ErrorCsv(reader.columns)
             out: list[str] = []
             done = _Chunk()
+            deadline = time.monotonic() + self.limits.chunk_seconds
+            eof = True
             for r in reader:
                 row = r._replace(row=job.rows_before + r.row, line=r.line if first else job.lines_before + r.line - 1)
                 problem = self._record(job, row)
@@ -172,9 +178,9 @@ class HistoryImports:
                 elif problem is not None:
                     done.rejected += 1
                     out.append(errors.row(row, problem))
-                if done.rows >= self.limits.rows_per_chunk:
+                if done.rows >= self.limits.rows_per_chunk or time.monotonic() > deadline:
+                    eof = False
                     break
-            eof = done.rows < self.limits.rows_per_chunk
         except HistoryCsvError as exc:
             self._fail(job, str(exc))
             return

@@ -236,3 +236,12 @@ def test_post_imports_returns_an_upload_and_get_shows_progress(api: Api, service
     got = api.get(f"/imports/{import_id}").json_body
     assert (got["state"], got["rows_read"], got["recorded"], got["rejected"]) == ("done", 9, 6, 3)
     assert got["errors_url"] and api.get(f"/imports/{import_id}/errors").json_body["url"] == got["errors_url"]
+
+
+def test_a_slow_chunk_ends_early_at_a_row_and_the_next_goes_on_from_there() -> None:
+    c = container(rows_per_chunk=1000)
+    c.imports.limits = c.imports.limits.__class__(**{**vars(c.imports.limits), "chunk_seconds": 0.0})
+    job = _run(c, b"".join(history_csv(5, bad_every=2)))
+    assert totals(job) == (ImportState.done, 5, 3, 0, 2)
+    assert job.next_chunk == 7  # one row per chunk with no time left, an empty read, then the error CSV
+    assert [r["row"] for r in error_rows(c, job)] == ["2", "4"]
