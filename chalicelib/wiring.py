@@ -46,7 +46,7 @@ from chalicelib.services.profiles import ProfileReader
 from chalicelib.services.recording import BetRecorder
 from chalicelib.services.reports import Reports
 from chalicelib.services.rules import RuleCatalogue
-from chalicelib.services.settlement import Settler
+from chalicelib.services.settlement import ResultFiles, Settler
 from chalicelib.services.slips import SlipUploads, UploadLimits
 from chalicelib.services.writer_index import WriterIndexCache
 from chalicelib.services.writers import WriterDesk
@@ -128,6 +128,8 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
     imports = ImportLimits(
         cfg.bucket("imports"), resources.bucket("imports").notify_prefix, IMPORT_MAX_BYTES, cfg.presign_expires_s
     )
+    settler = Settler(a.bets, a.settlements, a.slips, clock)
+    result_files = ResultFiles(settler, a.files, imports.bucket, f"{imports.prefix}results/")
     return Container(
         settings=cfg,
         adapters=a,
@@ -145,8 +147,8 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         linking=linking,
         feed=FeedReader(a.feed, a.subjects, clock),
         reports=Reports(a.feed, a.subjects, a.alerts, a.files, cfg.bucket("reports"), cfg.currency, clock),
-        settler=Settler(a.bets, a.settlements, a.slips, clock),
-        imports=HistoryImports(a.imports, a.files, a.queue, recorder, imports, clock),
+        settler=settler,
+        imports=HistoryImports(a.imports, a.files, a.queue, recorder, imports, clock, result_files),
     )
 
 

@@ -243,7 +243,10 @@ BUCKETS: tuple[Bucket, ...] = (
         notify_queue="imports",
         notify_prefix="imports/",
         expire_after_days=30,
-        purpose="History CSVs uploaded with a presigned POST (imports/<id>/source.csv) and their error CSVs.",
+        purpose=(
+            "History CSVs uploaded with a presigned POST (imports/<id>/source.csv) and their error CSVs; "
+            "results files dropped under imports/results/ (settled by the same consumer)."
+        ),
     ),
 )
 
@@ -408,8 +411,9 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         "run_imports",
         "chalice",
-        purpose="Reads uploaded history CSVs in chunks and records their bets; writes the error CSV.",
+        purpose="Reads uploaded history CSVs in chunks and records their bets; settles dropped results files.",
         tables=(
+            TableUse("slips"),  # the writer of a settled bet's slip
             TableUse("bets", write=True),
             TableUse("subjects", write=True),
             TableUse("monitoring", write=True),

@@ -43,6 +43,7 @@ from chalicelib.domain.history_csv import (
 from chalicelib.domain.imports import ImportJob, ImportRequest, ImportState, ImportStep, S3Notification, S3TestEvent
 from chalicelib.ports import FileStore, ImportStore, MessageQueue
 from chalicelib.services.recording import BetRecorder
+from chalicelib.services.settlement import ResultFiles
 
 QUEUE = "imports"
 
@@ -76,8 +77,10 @@ class HistoryImports:
         recorder: BetRecorder,
         limits: ImportLimits,
         clock: Clock = utcnow,
+        result_files: ResultFiles | None = None,
     ):
         self.store, self.files, self.queue, self.recorder = store, files, queue, recorder
+        self.result_files = result_files  # results files dropped in the same bucket
         self.limits = limits
         self.clock = clock
         self._source_key = re.compile(re.escape(limits.prefix) + r"(imp-[0-9a-f]{32})/source\.csv")
@@ -115,7 +118,7 @@ class HistoryImports:
     def uploaded(self, key: str) -> None:
         """An object was created under the prefix: a source upload starts its job (others are ignored:
         the job's own error parts and CSV, and a second notification of the same upload)."""
-        m = self._source_key.fullmatch(key)
+        m = self._source_key.fullmatch(key)  # imports/<id>/source.csv
         if not m:
             return
         job = self.store.get(m.group(1))
@@ -135,8 +138,13 @@ class HistoryImports:
             self.step(body)
         elif isinstance(body, S3Notification):
             for rec in body.Records:
-                if rec.eventName.startswith("ObjectCreated"):
-                    self.uploaded(unquote_plus(rec.s3.object.key))
+                if not rec.eventName.startswith("ObjectCreated"):
+                    continue
+                key = unquote_plus(rec.s3.object.key)
+                if self.result_files is not None and self.result_files.wants(key):
+                    self.result_files.settle_file(key)
+                else:
+                    self.uploaded(key)
 
     def step(self, msg: ImportStep) -> None:
         job = self.store.get(msg.import_id)

@@ -20,10 +20,18 @@ from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.observability import logger
 from chalicelib.domain.bets import Bet
 from chalicelib.domain.errors import Conflict
-from chalicelib.domain.results import EventResult, event_key
+from chalicelib.domain.results import EventResult, ResultFileError, event_key, parse_result_file
 from chalicelib.domain.settlement import BetToSettle, Settlement, settle
 from chalicelib.domain.subjects import SubjectRef
-from chalicelib.ports import BetStore, SettlementStore, SettlementWrite, SlipStore, StoredBet, StoredResult
+from chalicelib.ports import (
+    BetStore,
+    FileStore,
+    SettlementStore,
+    SettlementWrite,
+    SlipStore,
+    StoredBet,
+    StoredResult,
+)
 
 UK = ZoneInfo("Europe/London")
 ATTEMPTS = 3
@@ -135,3 +143,32 @@ class Settler:
 
     def view(self, bet_id: str) -> StoredBet | None:
         return self.bets.get(bet_id)
+
+
+MAX_RESULT_FILE_BYTES = 5 * 1024 * 1024
+
+
+class ResultFiles:
+    """The file form of POST /results: a results file (the same JSON) dropped under the results prefix
+    of the imports bucket settles its events; a file that is not results gets `<name>.error.json`
+    next to it naming the place and the problem, and settles nothing."""
+
+    def __init__(self, settler: Settler, files: FileStore, bucket: str, prefix: str):
+        self.settler, self.files = settler, files
+        self.bucket, self.prefix = bucket, prefix
+
+    def wants(self, key: str) -> bool:
+        return key.startswith(self.prefix) and key.endswith(".json") and not key.endswith(".error.json")
+
+    def settle_file(self, key: str) -> list[ResultReport] | None:
+        data = self.files.read(self.bucket, key, MAX_RESULT_FILE_BYTES)
+        try:
+            if len(data) > MAX_RESULT_FILE_BYTES:
+                raise ResultFileError(f"over {MAX_RESULT_FILE_BYTES:,} bytes")
+            results = parse_result_file(data)
+        except ResultFileError as exc:
+            error = {"file": key, "error": str(exc)}
+            self.files.write(self.bucket, key.removesuffix(".json") + ".error.json", json.dumps(error).encode())
+            logger.warning("results file refused", extra=error)
+            return None
+        return self.settler.post_results(results)

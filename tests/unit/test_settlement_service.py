@@ -234,3 +234,27 @@ def test_bad_results_answer_a_4xx_and_settle_nothing(api: Api, body: Any, status
     assert r.json_body["error"] in ("validation_error", "malformed_json")
     if field:
         assert r.json_body["details"][0]["field"].startswith(field), r.json_body
+
+
+def _dropped(c: wiring.Container, name: str, data: bytes) -> str:
+    from chalicelib.domain.imports import S3Notification
+
+    key = f"imports/results/{name}"
+    bucket = c.imports.limits.bucket
+    c.adapters.files.write(bucket, key, data)
+    record = {"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}
+    c.imports.handle(S3Notification.model_validate({"Records": [record]}))
+    return key
+
+
+def test_a_results_file_dropped_in_the_bucket_settles_and_a_bad_one_is_refused(c: wiring.Container) -> None:
+    bet_id = place(c, "C9", "10.00", [sel("14:30 Ascot", "Sea Bird", "5.5")])
+    bad = _dropped(c, "bad.json", json.dumps({"event": "14:30 Ascot", "positions": [], "date": DAY}).encode())
+    error = c.adapters.files.read_optional(c.imports.limits.bucket, bad.replace(".json", ".error.json"))
+    assert error is not None and json.loads(error)["error"].startswith("positions:")
+    stored = c.settler.view(bet_id)
+    assert stored is not None and stored.settlement is None
+    good = json.dumps([{"event": "14:30 Ascot", "date": DAY, "positions": ["Sea Bird"]}]).encode()
+    _dropped(c, "ascot.json", good)
+    _dropped(c, "ascot.json", good)  # the notification again: nothing twice
+    assert profile(c, "C9") == (1, 4500)
