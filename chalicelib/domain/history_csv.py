@@ -299,9 +299,12 @@ class CountingLines:
     row knows the byte offset (and line number) to resume from. The csv module reads no further than
     the row it returns, so after each row `bytes` is exactly the end of that row."""
 
-    def __init__(self, chunks: Iterable[bytes], *, first: bool = True, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+    def __init__(
+        self, chunks: Iterable[bytes], *, first: bool = True, first_line: int = 1, max_line_bytes: int = MAX_LINE_BYTES
+    ) -> None:
         self._chunks = chunks
         self._first = first
+        self._first_line = first_line  # the file's line number of the first line (a resumed chunk's)
         self._max = max_line_bytes
         self.bytes = 0
         self.lines = 0
@@ -316,7 +319,8 @@ class CountingLines:
                 start = nl + 1
             buf = buf[start:]
             if len(buf) > self._max:
-                raise HistoryCsvError(f"line {self.lines + 1}: over {self._max:,} bytes: not a bet history CSV")
+                line = self._first_line + self.lines
+                raise HistoryCsvError(f"line {line}: over {self._max:,} bytes: not a bet history CSV")
         if buf:
             yield self._line(buf)
 

@@ -169,7 +169,8 @@ class HistoryImports:
 
     def _chunk(self, job: ImportJob) -> None:
         first = job.next_chunk == 0
-        lines = CountingLines(self.files.stream(self.limits.bucket, job.object_key, job.offset), first=first)
+        stream = self.files.stream(self.limits.bucket, job.object_key, job.offset)
+        lines = CountingLines(stream, first=first, first_line=job.lines_before + 1)
         try:
             reader = HistoryCsvReader(lines if first else chain([header_line(job.columns)], lines))
             errors = ErrorCsv(reader.columns)

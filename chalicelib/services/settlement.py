@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.observability import logger
 from chalicelib.domain.bets import Bet
@@ -35,6 +37,10 @@ from chalicelib.ports import (
 
 UK = ZoneInfo("Europe/London")
 ATTEMPTS = 3
+
+
+def describe(exc: ValidationError) -> str:
+    return "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
 
 
 def result_version(result: EventResult) -> str:
@@ -110,7 +116,12 @@ class Settler:
         for key in events:
             if (found := self.store.result_for(key, day)) is not None:
                 results[key] = found
-        settlement = settle(BetToSettle.model_validate(bet.model_dump()), [r.result for r in results.values()])
+        try:
+            to_settle = BetToSettle.model_validate(bet.model_dump())
+        except ValidationError as exc:  # a shape settlement does not model (an each-way forecast): for a person
+            logger.warning("bet not settled", extra={"bet_id": bet.bet_id, "reason": describe(exc)})
+            return "open"
+        settlement = settle(to_settle, [r.result for r in results.values()])
         if settlement.state == "open":
             return "open"  # a correction that reopens a settled bet is left to a person, as settled
         used = sorted(f"{k}={results[k].version}" for k in events if k in results)

@@ -258,3 +258,13 @@ def test_a_results_file_dropped_in_the_bucket_settles_and_a_bad_one_is_refused(c
     _dropped(c, "ascot.json", good)
     _dropped(c, "ascot.json", good)  # the notification again: nothing twice
     assert profile(c, "C9") == (1, 4500)
+
+
+def test_a_bet_settlement_does_not_model_stays_open_and_the_rest_settle(c: wiring.Container) -> None:
+    odd = place(c, "C10", "10.00", [sel("14:30 Ascot", "Sea Bird", "3.0"), sel("14:30 Ascot", "Blue Moon", "4.0")],
+                bet_type="forecast", each_way=True)  # fmt: skip
+    fine = place(c, "C10", "10.00", [sel("14:30 Ascot", "Sea Bird", "3.0")])
+    [report] = c.settler.post_results([result("14:30 Ascot", "Sea Bird", "Blue Moon")])
+    assert (report.bets, report.settled, report.still_open, report.settled_ids) == (2, 1, 1, [fine])
+    stored = c.settler.view(odd)
+    assert stored is not None and stored.settlement is None
