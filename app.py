@@ -21,6 +21,7 @@ from chalicelib.api.routes import (
     bets,
     feed,
     imports,
+    intake,
     reports,
     results,
     rules,
@@ -33,13 +34,14 @@ from chalicelib.core import observability as obs
 from chalicelib.core.config import settings
 from chalicelib.core.observability import logger, tracer
 from chalicelib.core.resources import queue, schedule
-from chalicelib.domain.imports import ImportStep, S3Notification, S3TestEvent
+from chalicelib.domain.imports import ImportStep
+from chalicelib.domain.intake import S3Notification, S3TestEvent, file_refs
 from chalicelib.domain.slips import ClusteringMessage
 from chalicelib.domain.writers import JobMessage
 from chalicelib.services.clustering import StaleSlip
 
 app = Chalice(app_name="betwatch")
-BLUEPRINTS = (system, access, bets, subjects, alerts, rules, writers, feed, reports, results, imports, web)
+BLUEPRINTS = (system, access, bets, subjects, alerts, rules, writers, feed, reports, intake, results, imports, web)
 for blueprint in (m.bp for m in BLUEPRINTS):
     app.register_blueprint(blueprint)
 
@@ -116,6 +118,26 @@ def run_imports(event: Any) -> dict[str, Any]:
 
     try:
         processor = BatchProcessor(event_type=EventType.SQS, model=ImportRecord)
+        return dict(process_partial_response(event.to_dict(), record_handler, processor, event.context))
+    finally:
+        obs.flush()
+
+
+class BetFileRecord(SqsRecordModel):
+    body: Json[S3Notification | S3TestEvent]  # type: ignore[assignment]
+
+
+@app.on_sqs_message(queue=settings().queue("bet-files"), batch_size=queue("bet-files").batch_size)
+def ingest_bet_files(event: Any) -> dict[str, Any]:
+    ingest = wiring.container().bet_files
+
+    def record_handler(record: BetFileRecord) -> None:
+        logger.set_correlation_id(record.messageId)
+        for ref in file_refs(record.body):
+            ingest.process(ref)  # a file it cannot record is quarantined; an AWS error fails the message
+
+    try:
+        processor = BatchProcessor(event_type=EventType.SQS, model=BetFileRecord)
         return dict(process_partial_response(event.to_dict(), record_handler, processor, event.context))
     finally:
         obs.flush()

@@ -19,6 +19,7 @@ from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
 from chalicelib.domain.feed import FeedFilter, FeedRow
 from chalicelib.domain.imports import ImportJob
+from chalicelib.domain.intake import KnockbackRecord, SmsRequest, SmsStatus
 from chalicelib.domain.results import EventResult
 from chalicelib.domain.risk_history import SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet
@@ -338,6 +339,63 @@ class FileStore(Protocol):
 
     def write_stream(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
         """Write an object from pieces (a multipart upload for large ones; bounded memory)."""
+        ...
+
+
+class ObjectFiles(Protocol):
+    """Objects a consumer reads once and may move aside (the bet files and their quarantine)."""
+
+    def read_upto(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
+        """At most max_bytes + 1 bytes of the object; None if there is no such object."""
+        ...
+
+    def write(self, bucket: str, key: str, data: bytes) -> None: ...
+
+    def copy(self, bucket: str, key: str, to_key: str) -> bool:
+        """Copy within the bucket (server side, any size); False if there is no such object."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoredKnockback:
+    record: KnockbackRecord
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class StoredSms:
+    request: SmsRequest
+    fingerprint: str
+
+
+class IntakeStore(Protocol):
+    """Knockbacks and SMS requests from the operator's bet files (bets go to the BetStore)."""
+
+    def knockback(self, knockback_id: str) -> StoredKnockback | None: ...
+
+    def record_knockback(self, record: KnockbackRecord, fingerprint: str) -> bool:
+        """Store it, count it for its customer (window item, profile total, activity marker) and add
+        its feed row, all or nothing. False if the id exists."""
+        ...
+
+    def knockbacks(self, customer_id: str, start: datetime, end: datetime) -> list[KnockbackRecord]:
+        """The customer's knockbacks attempted between start and end, oldest first (one Query)."""
+        ...
+
+    def sms(self, wager_number: str) -> StoredSms | None: ...
+
+    def record_sms(self, request: SmsRequest, fingerprint: str) -> bool:
+        """Store it with its feed row (and, when open, in the open list), all or nothing. False if it exists."""
+        ...
+
+    def update_sms(self, request: SmsRequest, expected: SmsStatus) -> bool:
+        """Replace it if its stored status is still `expected` (the open list follows). False otherwise."""
+        ...
+
+    def open_sms(self, limit: int, cursor: str | None) -> tuple[list[SmsRequest], str | None]:
+        """Open requests, oldest first, a page at a time."""
         ...
 
 

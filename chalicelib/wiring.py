@@ -23,8 +23,10 @@ from chalicelib.ports import (
     FileStore,
     HealthProbe,
     ImportStore,
+    IntakeStore,
     MessageQueue,
     Notifier,
+    ObjectFiles,
     PrincipalStore,
     RiskScorer,
     RuleStore,
@@ -37,10 +39,12 @@ from chalicelib.ports import (
 from chalicelib.services.access import AccessService, TokenSettings
 from chalicelib.services.alerts import AlertCases
 from chalicelib.services.backtest import Backtester
+from chalicelib.services.bet_files import BetFileIngest, BetFileSettings
 from chalicelib.services.clustering import Clusterer
 from chalicelib.services.feed import FeedReader
 from chalicelib.services.health import HealthService
 from chalicelib.services.imports import HistoryImports, ImportLimits
+from chalicelib.services.intake import IntakeDesk, window_knockbacks
 from chalicelib.services.monitoring import Monitor
 from chalicelib.services.profiles import ProfileReader
 from chalicelib.services.recording import BetRecorder
@@ -71,6 +75,8 @@ class Adapters:
     health: HealthProbe
     settlements: SettlementStore
     imports: ImportStore
+    intake: IntakeStore
+    objects: ObjectFiles
 
 
 @dataclass
@@ -93,6 +99,8 @@ class Container:
     reports: Reports
     settler: Settler
     imports: HistoryImports
+    bet_files: BetFileIngest
+    intake: IntakeDesk
 
     def clusterer(self) -> Clusterer:
         a = self.adapters
@@ -123,7 +131,8 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
     limits = UploadLimits(cfg.bucket("slips"), cfg.slip_min_bytes, cfg.slip_max_bytes, cfg.presign_expires_s)
     rules = RuleCatalogue(a.rules, rules_for(cfg), clock)
     linking = wl.LinkSettings.load()
-    monitor = Monitor(a.activity, a.subjects, a.alerts, a.notifier, rules, cfg.currency, clock)
+    knockbacks = window_knockbacks(a.intake)
+    monitor = Monitor(a.activity, a.subjects, a.alerts, a.notifier, rules, cfg.currency, clock, knockbacks)
     recorder = BetRecorder(a.bets, a.subjects, a.scorer, cfg.currency, clock, on_bet=monitor.on_bet)
     imports = ImportLimits(
         cfg.bucket("imports"), resources.bucket("imports").notify_prefix, IMPORT_MAX_BYTES, cfg.presign_expires_s
@@ -134,7 +143,7 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         settings=cfg,
         adapters=a,
         recorder=recorder,
-        profiles=ProfileReader(a.subjects, clock),
+        profiles=ProfileReader(a.subjects, clock, knockbacks),
         uploads=SlipUploads(a.slips, a.bets, a.files, limits, clock),
         rules=rules,
         monitor=monitor,
@@ -149,7 +158,14 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         reports=Reports(a.feed, a.subjects, a.alerts, a.files, cfg.bucket("reports"), cfg.currency, clock),
         settler=settler,
         imports=HistoryImports(a.imports, a.files, a.queue, recorder, imports, clock, result_files),
+        bet_files=BetFileIngest(a.objects, a.intake, recorder, bet_file_settings(cfg), clock),
+        intake=IntakeDesk(a.intake, clock),
     )
+
+
+def bet_file_settings(cfg: Settings) -> BetFileSettings:
+    declared = resources.bucket("bet-files")
+    return BetFileSettings(cfg.bet_file_max_bytes, declared.notify_prefix, declared.quarantine_prefix, cfg.currency)
 
 
 class _LazyNotifier:
@@ -175,6 +191,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
     from chalicelib.adapters.dynamodb.feed import DynamoFeed
     from chalicelib.adapters.dynamodb.health import DynamoHealthProbe
     from chalicelib.adapters.dynamodb.imports import DynamoImportStore
+    from chalicelib.adapters.dynamodb.intake import DynamoIntakeStore
     from chalicelib.adapters.dynamodb.principals import DynamoPrincipalStore
     from chalicelib.adapters.dynamodb.rules import DynamoRuleStore
     from chalicelib.adapters.dynamodb.settlement import DynamoSettlementStore
@@ -194,6 +211,7 @@ def aws_adapters(cfg: Settings) -> Adapters:
         if cfg.jwt_secret
         else SecretsManagerSource(_LazyClient("secretsmanager"), cfg.jwt_secret_id)
     )
+    files = S3FileStore(_LazyClient("s3"))
     return Adapters(
         bets=DynamoBetStore(db, t, cfg.history_days),
         subjects=DynamoSubjectStore(db, t),
@@ -205,13 +223,15 @@ def aws_adapters(cfg: Settings) -> Adapters:
         rules=DynamoRuleStore(db, t),
         feed=DynamoFeed(db, t),
         notifier=_LazyNotifier(cfg),
-        files=S3FileStore(_LazyClient("s3")),
+        files=files,
         queue=SqsQueue(_LazyClient("sqs"), cfg.queues),
         scorer=OnnxRiskScorer(),
         secret=secret,
         health=DynamoHealthProbe(db, t),
         settlements=DynamoSettlementStore(db, t),
         imports=DynamoImportStore(db, t),
+        intake=DynamoIntakeStore(db, t, cfg.history_days),
+        objects=files,
     )
 
 
@@ -239,6 +259,7 @@ def in_memory(
     slips = memory.MemorySlips()
     feed = memory.MemoryFeed()
     bets = memory.MemoryBets(subjects, feed)
+    files = memory.MemoryFiles()
     adapters = Adapters(
         bets=bets,
         subjects=subjects,
@@ -250,13 +271,15 @@ def in_memory(
         rules=memory.MemoryRules(),
         feed=feed,
         notifier=memory.MemoryNotifier(),
-        files=memory.MemoryFiles(),
+        files=files,
         queue=memory.MemoryQueue(),
         scorer=scorer or memory.FixedScorer(),
         secret=StaticSecret(jwt_secret or cfg.jwt_secret),
         health=memory.MemoryHealth(),
         settlements=memory.MemorySettlements(bets),
         imports=memory.MemoryImports(),
+        intake=memory.MemoryIntake(subjects, feed),
+        objects=files,
     )
     return assemble(cfg, adapters, clock)
 

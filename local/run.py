@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--moto-port", type=int, default=int(os.environ.get("BETWATCH_MOTO_PORT", "5000")))
     p.add_argument("--stage", default="local")
     p.add_argument("--ready-file", type=Path, help="touched once GET /health answers 200")
+    p.add_argument("--no-state", action="store_true", help="embedded AWS starts empty and keeps nothing (tests)")
     p.add_argument("--health-timeout", type=float, default=180.0)
     args = p.parse_args(argv)
 
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             moto = MotoServer(
                 "127.0.0.1",
                 args.moto_port,
-                state_dir=LOCAL / "moto",
+                state_dir=None if args.no_state else LOCAL / "moto",
                 snapshot_interval_s=float(snapshot_s) if snapshot_s else None,
             ).start()
             _say(f"embedded AWS state (.local/moto): {moto.restored}")

@@ -201,3 +201,69 @@ def test_flow_on_localstack(
     assert len(api.get("/alerts").json_body["alerts"]) == 2
     assert len(alert_inboxes["email"].collect(wait_s=2)) == 2
     assert len(sms_sent()) == 2
+
+
+def test_bet_files_on_localstack(system: tuple[Api, Any, Recording]) -> None:
+    """Raw bet files put in LocalStack's S3 under incoming/ -> its S3→SQS notification -> the consumer
+    -> bets, knockbacks and SMS requests through the API; a malformed one in quarantine; twice, nothing new."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from chalicelib.core import aws
+    from chalicelib.core.config import settings
+    from chalicelib.domain.uk_time import LONDON
+
+    api, runner, _ = system
+    samples = Path(__file__).resolve().parent.parent / "tests" / "events" / "betfiles"
+    when = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    uk = f"{when.astimezone(LONDON):%d/%m/%Y %H:%M:%S}"
+    files = {
+        "bet.txt": (
+            f"Wager Number - 8000001 / Customer Reference - LS1\nBet placed on {uk}\n"
+            "Ascot, 14:30, - Sea Bird at 5.5\nBets Win Only: 1 Single. Unit Stake: £10.00, Payment: £10.00.\n"
+            "Wagers : 1 x £10.00 : Single\n"
+        ).encode(),
+        "kb.txt": (
+            f"Knockback Details: KB-LS-1\nCustomer Ref: LS1\n- Error Message: Liability\n- Liability Exceeded: True\n"
+            f"- Maximum stake available: £2.50\n{uk}\n- Meeting Name: Ascot 14:30\n- Selection Name: Sea Bird\n"
+            "- Bet Price: 5.5\n- Wager Name: Single\n- Total Stake: £50.00\n"
+        ).encode(),
+        "sms.txt": (samples / "sms_unparsed_multiline.txt").read_bytes(),
+        "bad.txt": (samples / "bet_payment_mismatch.txt").read_bytes(),
+    }
+    s3, bucket = aws.client("s3"), settings().bucket("bet-files")
+
+    def drop_all() -> None:
+        for name, data in files.items():
+            s3.put_object(Bucket=bucket, Key=f"incoming/{name}", Body=data)
+
+    def keys(prefix: str) -> set[str]:
+        return {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])}
+
+    def all_in() -> bool:
+        return (
+            api.get("/bets/8000001").status_code == 200
+            and api.get("/knockbacks/KB-LS-1").status_code == 200
+            and any(r["wager_number"] == "5550125" for r in api.get("/sms-requests").json_body["requests"])
+            and "quarantine/bad.txt.error.json" in keys("quarantine/")
+        )
+
+    drop_all()
+    _until(runner, all_in, 60, "bet files recorded and the malformed one quarantined")
+    note = json.loads(s3.get_object(Bucket=bucket, Key="quarantine/bad.txt.error.json")["Body"].read())
+    assert note["line"] == 4 and "payment" in note["error"]
+    assert "incoming/bad.txt" not in keys("incoming/")
+    rows = api.get("/feed?limit=500").json_body["rows"]
+    assert {"bet", "knockback", "sms"} <= {r["record_type"] for r in rows}
+
+    files.pop("bad.txt")
+    settle = time.monotonic() + 10  # LocalStack notifies within a second or two
+    drop_all()  # the same files again: nothing new
+
+    def handled_again() -> bool:
+        return time.monotonic() > settle and not any(runner.pending().values())
+
+    _until(runner, handled_again, 30, "the second drop handled")
+    assert api.get("/feed?limit=500").json_body["rows"] == rows
+    cust = api.get("/customers/LS1").json_body
+    assert (cust["bets_total"], cust["knockbacks_total"]) == (1, 1)

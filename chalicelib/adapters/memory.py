@@ -17,6 +17,7 @@ from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
 from chalicelib.domain.feed import FeedFilter, FeedRow
 from chalicelib.domain.imports import ImportJob
+from chalicelib.domain.intake import KnockbackRecord, SmsRequest, SmsStatus, knockback_row, sms_row
 from chalicelib.domain.results import EventResult, event_key
 from chalicelib.domain.risk_history import PastBet, SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet, window_bet_of
@@ -32,7 +33,9 @@ from chalicelib.ports import (
     SlipAssignment,
     StaleWrite,
     StoredBet,
+    StoredKnockback,
     StoredResult,
+    StoredSms,
     UserRecord,
     WriterState,
 )
@@ -109,6 +112,7 @@ class MemorySubjects:
             bets_total=(old.bets_total if old else 0) + 1,
             stake_total_minor=(old.stake_total_minor if old else 0) + bet.stake_minor,
             first_bet_at=old.first_bet_at if old and old.first_bet_at else placed,
+            knockbacks_total=old.knockbacks_total if old else 0,
         )
 
     def bets_between(self, subject: SubjectRef, start: datetime, end: datetime) -> list[WindowBet]:
@@ -163,6 +167,11 @@ class MemoryFeed:
             selections=[f"{s.selection} ({s.event})" for s in bet.selections],
             risk_score=bet.risk.score, risk_level=bet.risk.level,
         )  # fmt: skip
+
+    def add_row(self, at: datetime, key: str, row: dict[str, Any]) -> None:
+        """A knockback's or SMS request's row (`key` unique across record types, as in DynamoDB)."""
+        pos = self._pos(at, key)
+        self.rows[pos] = FeedRow(cursor=position_token(pos), recorded_at=at.isoformat(), **row)
 
     def set_writer(self, bet: Bet, writer_id: str) -> None:
         pos = self._pos(bet.received_at, bet.bet_id)
@@ -491,6 +500,7 @@ class MemoryWriters:
             bets_total=(old.bets_total if old else 0) + sign,
             stake_total_minor=(old.stake_total_minor if old else 0) + sign * bet.stake_minor,
             first_bet_at=old.first_bet_at if old else bet.placed_at.isoformat(),
+            knockbacks_total=old.knockbacks_total if old else 0,
         )
         self.subjects.active[_bucket(at)].add((at, ref))
         if sign > 0:
@@ -715,6 +725,20 @@ class MemoryFiles:
     def write_stream(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
         self.objects[(bucket, key)] = b"".join(chunks)
 
+    def read_upto(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
+        data = self.objects.get((bucket, key))
+        return None if data is None else data[: max_bytes + 1]
+
+    def copy(self, bucket: str, key: str, to_key: str) -> bool:
+        data = self.objects.get((bucket, key))
+        if data is None:
+            return False
+        self.objects[(bucket, to_key)] = data
+        return True
+
+    def delete(self, bucket: str, key: str) -> None:
+        self.objects.pop((bucket, key), None)
+
 
 class MemoryImports:
     def __init__(self) -> None:
@@ -736,6 +760,68 @@ class MemoryImports:
                 return False
             self.jobs[job.import_id] = job.model_copy(deep=True)
             return True
+
+
+class MemoryIntake:
+    """Knockbacks and SMS requests, with what the DynamoDB adapter writes in the same transaction
+    (the customer's knockback count and activity marker, the feed rows)."""
+
+    def __init__(self, subjects: MemorySubjects, feed: MemoryFeed) -> None:
+        self.subjects, self.feed = subjects, feed
+        self.kbs: dict[str, StoredKnockback] = {}
+        self.sms_map: dict[str, StoredSms] = {}
+
+    def knockback(self, knockback_id: str) -> StoredKnockback | None:
+        return self.kbs.get(knockback_id)
+
+    def record_knockback(self, record: KnockbackRecord, fingerprint: str) -> bool:
+        kb, at = record.knockback, record.recorded_at
+        ref = SubjectRef.customer(record.customer_id)
+        with self.subjects.lock:
+            if kb.knockback_id in self.kbs:
+                return False
+            self.kbs[kb.knockback_id] = StoredKnockback(record, fingerprint)
+            old = self.subjects.profiles.get(ref) or Profile(subject=ref, bets_total=0, stake_total_minor=0)
+            self.subjects.profiles[ref] = replace(old, knockbacks_total=old.knockbacks_total + 1)
+            self.subjects.active[_bucket(at)].add((at, ref))
+            self.feed.add_row(at, f"kb:{kb.knockback_id}", knockback_row(record))
+        return True
+
+    def knockbacks(self, customer_id: str, start: datetime, end: datetime) -> list[KnockbackRecord]:
+        self.subjects.calls.hit("intake.knockbacks")
+        found = [
+            s.record for s in self.kbs.values()
+            if s.record.customer_id == customer_id and start <= s.record.knockback.attempted_at <= end
+        ]  # fmt: skip
+        return sorted(found, key=lambda r: (r.knockback.attempted_at, r.knockback_id))
+
+    def sms(self, wager_number: str) -> StoredSms | None:
+        return self.sms_map.get(wager_number)
+
+    def record_sms(self, request: SmsRequest, fingerprint: str) -> bool:
+        with self.subjects.lock:
+            if request.wager_number in self.sms_map:
+                return False
+            self.sms_map[request.wager_number] = StoredSms(request, fingerprint)
+            self.feed.add_row(request.recorded_at, f"sms:{request.wager_number}", sms_row(request))
+        return True
+
+    def update_sms(self, request: SmsRequest, expected: SmsStatus) -> bool:
+        with self.subjects.lock:
+            stored = self.sms_map.get(request.wager_number)
+            if stored is None or stored.request.status is not expected:
+                return False
+            self.sms_map[request.wager_number] = StoredSms(request, stored.fingerprint)
+        return True
+
+    def open_sms(self, limit: int, cursor: str | None) -> tuple[list[SmsRequest], str | None]:
+        found = sorted(
+            (s.request for s in self.sms_map.values() if s.request.status is SmsStatus.open),
+            key=lambda r: (r.received_at, r.wager_number),
+        )
+        start = int(decode_cursor(cursor)["i"]) if cursor else 0
+        page = found[start : start + limit]
+        return page, (encode_cursor({"i": start + limit}) if start + limit < len(found) else None)
 
 
 class MemoryQueue:

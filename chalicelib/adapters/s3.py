@@ -6,6 +6,9 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+_MISSING = ("NoSuchKey", "404", "NotFound")
 STREAM_PIECE = 256 * 1024
 
 
@@ -49,7 +52,7 @@ class S3FileStore:
         kwargs: dict[str, Any] = {"Range": f"bytes={start}-"} if start else {}
         try:
             obj = self.client.get_object(Bucket=bucket, Key=key, **kwargs)
-        except self.client.exceptions.ClientError as exc:
+        except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "InvalidRange":
                 return  # `start` is the object's end: nothing left
             raise
@@ -58,6 +61,31 @@ class S3FileStore:
     def write_stream(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
         # upload_fileobj reads the pieces through a file-like view and uses a multipart upload over 8 MB.
         self.client.upload_fileobj(_ChunkReader(iter(chunks)), bucket, key)
+
+    def read_upto(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
+        """At most max_bytes + 1 bytes (a ranged GET), or None when there is no such object."""
+        try:
+            obj = self.client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max_bytes}")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in _MISSING:
+                return None
+            if code == "InvalidRange":  # an empty object has no byte 0
+                return b""
+            raise
+        return bytes(obj["Body"].read(max_bytes + 1))
+
+    def copy(self, bucket: str, key: str, to_key: str) -> bool:
+        try:
+            self.client.copy_object(Bucket=bucket, Key=to_key, CopySource={"Bucket": bucket, "Key": key})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING:
+                return False
+            raise
+        return True
+
+    def delete(self, bucket: str, key: str) -> None:
+        self.client.delete_object(Bucket=bucket, Key=key)
 
 
 class _ChunkReader(io.RawIOBase):

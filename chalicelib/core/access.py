@@ -60,6 +60,12 @@ def statements(fn: Function, arns: Arns) -> list[Statement]:
         out.append(Statement(("s3:PutObject",), (f"{arns.bucket(b)}/*",)))
     for b in fn.presigns_uploads:
         out.append(Statement(("s3:PutObject",), (f"{arns.bucket(b)}/{bucket(b).notify_prefix}*",)))
+    for b in fn.quarantines:
+        arn, declared = arns.bucket(b), bucket(b)
+        out.append(Statement(("s3:PutObject",), (f"{arn}/{declared.quarantine_prefix}*",)))
+        out.append(Statement(("s3:DeleteObject",), (f"{arn}/{declared.notify_prefix}*",)))
+        # Without ListBucket a missing object answers 403, not 404 (a redelivery after the move).
+        out.append(Statement(("s3:ListBucket",), (arn,)))
     for t in fn.publishes:
         out.append(Statement(("sns:Publish",), (arns.topic(t),)))
         if key := arns.topic_key(t):

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     slip_min_bytes: int = Field(default=1024, ge=1)
     slip_max_pixels: int = Field(default=40_000_000, ge=1)
     slip_min_side: int = Field(default=200, ge=1)
+    # Raw bet files (bets, knockbacks, SMS wagers): anything larger is quarantined unread.
+    bet_file_max_bytes: int = Field(default=64 * 1024, ge=1024, le=8 * MB)
     presign_expires_s: int = Field(default=900, ge=60, le=7 * 24 * 3600)
     # The default stake rule (Betfred tracker: £500 in 24 h).
     rule_window_hours: int = Field(default=24, ge=1, le=24 * 30)

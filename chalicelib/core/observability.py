@@ -40,6 +40,7 @@ ALERTS_PUBLISHED = "AlertsPublished"
 ALERTS_SHADOW = "AlertsShadowHits"
 BET_PATH_RULE_ERRORS = "BetPathRuleErrors"
 RULE_RUN_MS = "RuleRunDuration"
+BET_FILES = "BetFiles"  # by outcome: bet, knockback, sms, duplicate, quarantined, missing
 
 
 def count(name: str, value: float = 1) -> None:

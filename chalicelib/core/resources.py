@@ -70,6 +70,8 @@ class Bucket:
     notify_queue: str | None = None
     notify_prefix: str = ""
     expire_after_days: int | None = None
+    # Where a consumer moves objects it refuses (with a JSON error next to each); "" for none.
+    quarantine_prefix: str = ""
     purpose: str = ""
 
     @property
@@ -219,6 +221,14 @@ QUEUES: tuple[Queue, ...] = (
         consumer="app:run_imports",
         purpose="History imports: the upload's S3 notification, then one message per chunk of the CSV.",
     ),
+    Queue(
+        "bet-files",
+        visibility_timeout_s=60,
+        max_receive_count=5,
+        batch_size=10,
+        consumer="app:ingest_bet_files",
+        purpose="S3 ObjectCreated events of the bet-files bucket (raw bet, knockback and SMS files).",
+    ),
 )
 
 BUCKETS: tuple[Bucket, ...] = (
@@ -233,6 +243,14 @@ BUCKETS: tuple[Bucket, ...] = (
         "reports",
         expire_after_days=800,
         purpose="Daily reports (HTML with inline charts, CSV, JSON) written by the schedule each night.",
+    ),
+    Bucket(
+        "bet-files",
+        notify_queue="bet-files",
+        notify_prefix="incoming/",
+        quarantine_prefix="quarantine/",
+        expire_after_days=400,
+        purpose="The operator's raw bet, knockback and SMS files (incoming/), and the refused ones (quarantine/).",
     ),
     Bucket(
         "index",
@@ -319,6 +337,7 @@ class Function:
     reads_objects: tuple[str, ...] = ()  # buckets, under their notification prefix
     writes_objects: tuple[str, ...] = ()  # buckets (whole)
     presigns_uploads: tuple[str, ...] = ()  # buckets: presigned POSTs are signed with this role
+    quarantines: tuple[str, ...] = ()  # buckets: moves refused objects to their quarantine prefix
     publishes: tuple[str, ...] = ()  # topics
     secrets: tuple[str, ...] = ()  # only these functions get the secret's id in their environment
 
@@ -423,6 +442,21 @@ FUNCTIONS: tuple[Function, ...] = (
         reads_objects=("imports",),
         writes_objects=("imports",),
         sends_to=("imports",),
+        publishes=("alerts",),
+    ),
+    Function(
+        "ingest_bet_files",
+        "chalice",
+        purpose="Records raw bet files as bets, knockbacks and SMS requests; quarantines the refused ones.",
+        tables=(
+            TableUse("bets", write=True),
+            TableUse("subjects", write=True),
+            TableUse("monitoring", write=True),
+            TableUse("alerts", write=True),
+            TableUse("rules", write=True),
+        ),
+        reads_objects=("bet-files",),
+        quarantines=("bet-files",),
         publishes=("alerts",),
     ),
     Function(

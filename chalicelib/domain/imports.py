@@ -9,6 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.intake import S3Notification, S3TestEvent
+
+__all__ = ["ImportJob", "ImportRequest", "ImportState", "ImportStep", "S3Notification", "S3TestEvent"]
+
 
 class ImportState(StrEnum):
     pending = "pending"  # waiting for the upload
@@ -59,31 +63,3 @@ class ImportStep(BaseModel):
     import_id: str = Field(pattern=r"^imp-[0-9a-f]{32}$")
     chunk: int = Field(ge=0)
     step: Literal["chunk", "finalize"] = "chunk"
-
-
-# The S3 notification fields read (moto and LocalStack leave out some of what Powertools' S3Model requires).
-class S3TestEvent(BaseModel):
-    Event: Literal["s3:TestEvent"]
-
-
-class S3ObjectPart(BaseModel):
-    key: str = Field(min_length=1)
-    size: int = Field(default=0, ge=0)
-
-
-class S3BucketPart(BaseModel):
-    name: str = Field(min_length=1)
-
-
-class S3Part(BaseModel):
-    bucket: S3BucketPart
-    object: S3ObjectPart
-
-
-class S3Record(BaseModel):
-    eventName: str
-    s3: S3Part
-
-
-class S3Notification(BaseModel):
-    Records: list[S3Record]

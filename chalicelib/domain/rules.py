@@ -47,6 +47,16 @@ class WindowBet:
 
 
 @dataclass(frozen=True)
+class WindowKnockback:
+    """One knockback (a bet the operator refused) of a customer as a rule sees it."""
+
+    knockback_id: str
+    attempted_at: datetime
+    stake_minor: int
+    liability_exceeded: bool = False
+
+
+@dataclass(frozen=True)
 class Hit:
     """What made a rule fire."""
 
@@ -65,6 +75,7 @@ class Context:
     linked_customers: Sequence[str] = ()  # for multi-account rules on writers and devices
     category: str | None = None  # staff's client category of the subject
     segment: int | None = None  # the subject's risk segment (None: too little history)
+    knockbacks: Sequence[WindowKnockback] = ()  # the subject's knockbacks in the rule's lookback
 
 
 class RuleKind(StrEnum):
@@ -79,6 +90,7 @@ class RuleKind(StrEnum):
     beats_sp = "beats_sp"
     multi_account = "multi_account"
     client_category = "client_category"
+    knockbacks = "knockbacks"
 
 
 class Params(BaseModel):
@@ -211,6 +223,16 @@ class ClientCategoryParams(Params):
         return timedelta(0)
 
 
+class Knockbacks(Params):
+    """At least `min_count` knockbacks in the window and, when set, a KB % (knockbacks as a share
+    of bets + knockbacks) of at least `min_kb_pct`."""
+
+    kind: Literal["knockbacks"] = "knockbacks"
+    window_minutes: int = Field(default=24 * 60, gt=0, le=31 * 24 * 60)
+    min_count: int = Field(default=3, ge=1)
+    min_kb_pct: float | None = Field(default=None, gt=0, le=100)
+
+
 AnyParams = Annotated[
     StakeWindow
     | BetCount
@@ -222,7 +244,8 @@ AnyParams = Annotated[
     | BetRun
     | BeatsSp
     | MultiAccount
-    | ClientCategoryParams,
+    | ClientCategoryParams
+    | Knockbacks,
     Field(discriminator="kind"),
 ]
 
@@ -251,6 +274,7 @@ DEFAULT_BANDS = (Band(min_ratio=1, severity="high"), Band(min_ratio=4, severity=
 KINDS_FOR: dict[str, tuple[SubjectKind, ...]] = {
     "multi_account": (SubjectKind.writer, SubjectKind.device),
     "client_category": (SubjectKind.customer,),
+    "knockbacks": (SubjectKind.customer,),
 }
 
 
@@ -619,6 +643,29 @@ def _client_category(p: Params, bets: list[WindowBet], now: datetime, ctx: Conte
     ]
 
 
+def _knockbacks(p: Params, bets: list[WindowBet], now: datetime, ctx: Context) -> list[Hit]:
+    assert isinstance(p, Knockbacks)
+    start = now - p.lookback()
+    kbs = [k for k in ctx.knockbacks if start <= k.attempted_at <= now]
+    placed = _window(bets, now, p.lookback())
+    pct = 100 * len(kbs) / (len(kbs) + len(placed)) if kbs else 0.0
+    if len(kbs) < p.min_count or (p.min_kb_pct is not None and pct < p.min_kb_pct):
+        return []
+    span = _minutes(p.window_minutes)
+    liability = sum(1 for k in kbs if k.liability_exceeded)
+    asked = format_minor(sum(k.stake_minor for k in kbs), ctx.currency)
+    return [
+        Hit(
+            Metric(name="knockbacks", value=len(kbs), threshold=p.min_count, unit="knockbacks"),
+            placed,
+            f"{len(kbs)} knockbacks in {span} (KB {pct:.0f} %)",
+            f"{len(kbs)} bets refused in the last {span} ({liability} over the liability limit; {asked} asked "
+            f"for), against {len(placed)} bets placed: KB {pct:.1f} %. Knockbacks: "
+            f"{', '.join(k.knockback_id for k in kbs[-10:])}.",
+        )
+    ]
+
+
 EVALUATORS: dict[str, Evaluator] = {
     "stake_window": _stake_window,
     "bet_count": _bet_count,
@@ -631,6 +678,7 @@ EVALUATORS: dict[str, Evaluator] = {
     "beats_sp": _beats_sp,
     "multi_account": _multi_account,
     "client_category": _client_category,
+    "knockbacks": _knockbacks,
 }
 
 

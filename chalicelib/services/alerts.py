@@ -26,7 +26,8 @@ class AlertCases:
 
     def recent(self, days: int, limit: int) -> list[Alert]:
         now = self.clock()
-        return self.alerts.recent(now - timedelta(days=days - 1), now, limit)
+        start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return self.alerts.recent(start, now, limit)  # calendar days, today included
 
     def search(self, query: AlertQuery, limit: int, cursor: str | None) -> tuple[list[Alert], str | None]:
         return self.alerts.search(query, limit, cursor)

@@ -8,13 +8,14 @@ bets: the work follows the new bets, not the number of customers stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from chalicelib.core import observability as obs
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.core.observability import logger
 from chalicelib.domain.alerts import Alert, AlertEvent
-from chalicelib.domain.rules import Context, Rule, Trigger, WindowBet
+from chalicelib.domain.rules import Context, Rule, Trigger, WindowBet, WindowKnockback
 from chalicelib.domain.subjects import SubjectKind, SubjectRef
 from chalicelib.ports import ActivityIndex, AlertStore, Notifier, SubjectStore
 from chalicelib.services.rules import RuleCatalogue
@@ -22,6 +23,8 @@ from chalicelib.services.rules import RuleCatalogue
 CHECKPOINT = "evaluate-rules"
 FIRST_RUN_LOOKBACK = timedelta(hours=1)
 MAX_CATCH_UP = timedelta(hours=24)
+# A subject's knockbacks between two times (the knockbacks rule kind reads them).
+KnockbackSource = Callable[[SubjectRef, datetime, datetime], list[WindowKnockback]]
 
 
 def segment_of_bets(bets: list[WindowBet]) -> int | None:
@@ -45,11 +48,13 @@ class Monitor:
         rules: RuleCatalogue,
         currency: str,
         clock: Clock = utcnow,
+        knockbacks: KnockbackSource | None = None,
     ):
         self.activity, self.subjects, self.alerts, self.notifier = activity, subjects, alerts, notifier
         self.rules = rules
         self.currency = currency
         self.clock = clock
+        self.knockbacks = knockbacks
 
     def _rules(self, trigger: Trigger, kind: SubjectKind | None = None) -> list[Rule]:
         return [
@@ -132,6 +137,7 @@ class Monitor:
     ) -> list[Alert]:
         raised: list[Alert] = []
         links: list[str] | None = None
+        kbs: list[WindowKnockback] | None = None
         if segment is None and any(r.segment is not None for r in rules):
             segment = segment_of_bets(bets)
         for rule in rules:
@@ -139,7 +145,16 @@ class Monitor:
                 links = [r.id for r in self.subjects.links(subject) if r.kind is SubjectKind.customer]
             if rule.kind == "client_category" and category is None:
                 category = self.subjects.status(subject).category.value
-            ctx = Context(currency=self.currency, linked_customers=links or (), category=category, segment=segment)
+            if rule.kind == "knockbacks" and kbs is None:
+                span = max(r.lookback for r in rules if r.kind == "knockbacks")
+                kbs = self.knockbacks(subject, now - span, now) if self.knockbacks else []
+            ctx = Context(
+                currency=self.currency,
+                linked_customers=links or (),
+                category=category,
+                segment=segment,
+                knockbacks=kbs or (),
+            )
             for alert in rule.evaluate(subject, bets, now, ctx):
                 alert.events.append(AlertEvent(at=now, actor="system", action="raised", status=alert.status))
                 if self.alerts.create(alert, rule.cooldown):

@@ -10,7 +10,7 @@ from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.errors import Invalid, NotFound
 from chalicelib.domain.subjects import ClientCategory, Profile, SubjectRef, SubjectStatus
 from chalicelib.ports import SubjectStore
-from chalicelib.services.monitoring import segment_of_bets
+from chalicelib.services.monitoring import KnockbackSource, segment_of_bets
 
 WINDOWS = (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", timedelta(days=30)))
 
@@ -21,6 +21,12 @@ class Window:
     stake_minor: int
     settled_bets: int = 0  # of the window's bets, those settled
     profit_minor: int = 0  # their settled P/L, the customer's side (negative: a loss)
+    knockbacks: int = 0
+
+    @property
+    def kb_pct(self) -> float:
+        """Knockbacks as a % of bets + knockbacks (the operator's KB %)."""
+        return round(100 * self.knockbacks / (self.bets + self.knockbacks), 1) if self.knockbacks else 0.0
 
 
 @dataclass(frozen=True)
@@ -35,9 +41,10 @@ class SubjectSummary:
 
 
 class ProfileReader:
-    def __init__(self, subjects: SubjectStore, clock: Clock = utcnow):
+    def __init__(self, subjects: SubjectStore, clock: Clock = utcnow, knockbacks: KnockbackSource | None = None):
         self.subjects = subjects
         self.clock = clock
+        self.knockbacks = knockbacks
 
     def summary(self, ref: SubjectRef) -> SubjectSummary:
         profile = self.subjects.profile(ref)
@@ -45,13 +52,15 @@ class ProfileReader:
             raise NotFound(f"{ref.kind.value} {ref.id} not found")
         now = self.clock()
         bets, status = self.subjects.recent(ref, now - WINDOWS[-1][1], now)
+        kbs = self.knockbacks(ref, now - WINDOWS[-1][1], now) if self.knockbacks and profile.knockbacks_total else []
         windows = {}
         for label, delta in WINDOWS:
             sel = [b for b in bets if b.placed_at >= now - delta]
             settled = [b.profit_minor for b in sel if b.profit_minor is not None]
+            kb = sum(1 for k in kbs if k.attempted_at >= now - delta)
             windows[label] = Window(
                 bets=len(sel), stake_minor=sum(b.stake_minor for b in sel),
-                settled_bets=len(settled), profit_minor=sum(settled),
+                settled_bets=len(settled), profit_minor=sum(settled), knockbacks=kb,
             )  # fmt: skip
         segment = segment_of_bets(bets)
         return SubjectSummary(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.domain.errors import Conflict, NotFound
@@ -46,6 +47,13 @@ class SlipUploads:
             "url": self.files.presign_get(self.limits.bucket, record.object_key, expires_s),
             "expires_in": expires_s,
         }
+
+    def image_origin(self) -> str | None:
+        """Where image_url's links point (scheme://host[:port]), for the staff page's CSP; signing
+        a URL is local work (no request)."""
+        url = self.files.presign_get(self.limits.bucket, "slips/origin", 60)
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
     def status(self, bet_id: str) -> SlipRecord:
         record = self.slips.get(bet_id)

@@ -10,6 +10,7 @@ catalogue are served — a request path never becomes a file path.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -54,6 +55,18 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=31536000",  # ignored on plain-http localhost
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
+# An origin as it may appear in a CSP source list: scheme://host[:port], nothing that could end the directive.
+_ORIGIN = re.compile(r"^[a-z][a-z0-9+.-]*://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def ui_csp(image_origin: str | None) -> str:
+    """The staff page's CSP: as CSP, plus slip thumbnails from the slips bucket's origin (the
+    presigned GETs). Anything that is not a plain origin is left out, never spliced in."""
+    if not image_origin or not _ORIGIN.match(image_origin):
+        return CSP
+    return CSP.replace("img-src 'self' data:", f"img-src 'self' data: {image_origin}")
+
+
 REVALIDATE = "no-cache"
 
 
@@ -109,12 +122,13 @@ class Bundle:
         return self._cache[name]
 
 
-def headers(asset: Asset, immutable: bool) -> dict[str, str]:
+def headers(asset: Asset, immutable: bool, csp: str = CSP) -> dict[str, str]:
     return {
         "Content-Type": asset.content_type,
         "Cache-Control": IMMUTABLE if immutable else REVALIDATE,
         "ETag": asset.etag,
         **SECURITY_HEADERS,
+        "Content-Security-Policy": csp,
     }
 
 

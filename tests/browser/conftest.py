@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,16 +105,29 @@ class Page:
         if message.type == "error":
             self.errors.append(message.text)
 
+    def _allowed(self, url: str) -> bool:
+        # The API, and the embedded S3 for slip thumbnails (presigned GETs, as the CSP allows).
+        return url.startswith((self.stack.url + "/", self.stack.s3_origin + "/", "data:", "blob:"))
+
     def _route(self, route: Any) -> None:
         url = route.request.url
         self.requests.append(url)
-        if url.startswith(self.stack.url + "/") or url.startswith("data:"):
+        if self._allowed(url):
             route.continue_()
         else:
             route.abort()
 
     def foreign(self) -> list[str]:
-        return [u for u in self.requests if not (u.startswith(self.stack.url + "/") or u.startswith("data:"))]
+        return [u for u in self.requests if not self._allowed(u)]
+
+    def until(self, expression: str, timeout_s: float = 15) -> None:
+        """Wait until a JS expression is true. Polled from here with evaluate: the page's CSP (no
+        eval) refuses Playwright's in-page wait_for_function polling."""
+        deadline = time.monotonic() + timeout_s
+        while not self.p.evaluate(expression):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout_s:.0f} s waiting for {expression}")
+            time.sleep(0.2)
 
     def shot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

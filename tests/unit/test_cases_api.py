@@ -206,3 +206,14 @@ def test_backtest_reports_hits_and_writes_nothing(api: Api, services: wiring.Con
     assert api.c.http.post("/rules/nope/backtest", headers=admin(api)).status_code == 404
     staff = {**api.staff(), "content-type": "application/json"}
     assert api.c.http.post("/rules/stake_window_customer/backtest", headers=staff).status_code == 403
+
+
+def test_days_counts_calendar_days_from_midnight_utc() -> None:
+    """days=1 is today since 00:00 UTC, not "since now" (a store comparing instants found nothing)."""
+    from chalicelib.api.routes.alerts import AlertSearch, day_start
+
+    for days in (1, 7, 31):
+        q = AlertSearch(days=days).query()
+        assert q.since is not None and q.until is not None
+        assert q.since == day_start(q.since) and q.since.tzinfo is not None
+        assert (day_start(q.until) - q.since).days == days - 1

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib import wiring
 from chalicelib.web import assets
 from tests.helpers import Api
 
@@ -51,8 +52,8 @@ def _refs(html: bytes) -> Refs:
     return p
 
 
-def _security(headers: dict[str, str]) -> None:
-    assert headers["Content-Security-Policy"] == assets.CSP
+def _security(headers: dict[str, str], csp: str = assets.CSP) -> None:
+    assert headers["Content-Security-Policy"] == csp
     assert "script-src 'self'" in assets.CSP and "unsafe" not in assets.CSP and "http" not in assets.CSP
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY" and headers["Referrer-Policy"] == "no-referrer"
@@ -118,7 +119,7 @@ def test_the_ui_page_names_only_its_own_assets_and_is_revalidated(api: Api) -> N
     r = api.get("/ui", headers={})
     assert r.status_code == 200 and r.headers["Content-Type"] == "text/html; charset=utf-8"
     assert r.headers["Cache-Control"] == "no-cache"
-    _security(r.headers)
+    _security(r.headers, assets.ui_csp(wiring.container().uploads.image_origin()))
     refs = _refs(r.body)
     assert refs.inline_scripts == 0 and b"__BUILD__" not in r.body
     assert refs.urls and all(u.startswith(f"ui/assets/{assets.UI.key}/") for u in refs.urls), refs.urls
@@ -193,3 +194,34 @@ def test_web_routes_are_public_and_listed_under_their_own_tag(api: Api) -> None:
     ui = {"/ui", "/ui/assets/{key}/{name}", "/ui/assets/{key}/{folder}/{name}"}
     assert set(web) == ui | {"/docs/assets/{key}/{name}"}
     assert all(op["tags"] == ["web"] and "security" not in op for op in web.values())
+
+
+def test_the_ui_page_may_show_images_from_the_slips_bucket_and_nowhere_else(api: Api) -> None:
+    """Slip thumbnails are presigned GETs straight from the bucket: its origin joins img-src, and
+    only img-src; scripts, styles and connections stay 'self'."""
+    origin = wiring.container().uploads.image_origin()
+    c = wiring.container()
+    url = c.uploads.files.presign_get(c.settings.bucket("slips"), "slips/b/u", 60)
+    assert origin and url.startswith(origin + "/")
+    csp = api.get("/ui", headers={}).headers["Content-Security-Policy"]
+    directives = dict(d.split(" ", 1) for d in csp.split("; "))
+    assert directives["img-src"] == f"'self' data: {origin}"
+    assert {k: v for k, v in directives.items() if k != "img-src"} == {
+        k: v for k, v in (d.split(" ", 1) for d in assets.CSP.split("; ")) if k != "img-src"
+    }
+    # Modules and the stylesheet keep the plain policy.
+    assert api.get(f"/ui/assets/{assets.UI.key}/main.js", headers={}).headers["Content-Security-Policy"] == assets.CSP
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [None, "", "https://x.example; script-src *", "https://a.example/path", "javascript:alert(1)", "https://a b"],
+)
+def test_anything_but_a_plain_origin_is_left_out_of_the_csp(origin: str | None) -> None:
+    assert assets.ui_csp(origin) == assets.CSP
+
+
+def test_an_s3_origin_joins_img_src() -> None:
+    csp = assets.ui_csp("https://slips.s3.eu-west-2.amazonaws.com")
+    assert "img-src 'self' data: https://slips.s3.eu-west-2.amazonaws.com;" in csp
+    assert assets.ui_csp("http://127.0.0.1:5300").count("http://127.0.0.1:5300") == 1

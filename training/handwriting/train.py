@@ -6,7 +6,7 @@
 Data: real scanned slips (``--real``: one sub-folder per writer; read, never copied) and
 synthetic slips (font writers, ``render.py``; Hershey writers, ``local.slipgen``). Features go
 through the runtime pre-processing and ``features.py``; the embedding is ``embedding.py``
-(standardisation on real slips + PCA, no labels).
+(standardisation on real slips + PCA + WCCN on the fitted writers).
 
 Protocol (every figure writer-disjoint): for every split of the real writers into 3 training and
 3 held-out writers (20 splits), and into 4 and 2 (15 splits), the embedding is fitted on the
@@ -53,7 +53,7 @@ SHIPPED = LinkSettings(
     merge_z=1.25,
     merge_min_slips=2,
     auto_merge=True,
-    prior_mean=0.45,
+    prior_mean=0.4,
     prior_sd=0.275,
     prior_slips=15.0,
     within_sd=0.15,
@@ -73,7 +73,7 @@ def cross_validate(
     folds = []
     for train in itertools.combinations(writers, n_train):
         tr = np.isin(yr, train)
-        emb = fit_embedding(xr[tr], xs, DIM)
+        emb = fit_embedding(xr[tr], xs, DIM, yr[tr])
         e = emb.transform(xr[~tr])
         mu, sd = _pair_stats(e)
         held = yr[~tr].tolist()
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"impostor prior check: held-out pair similarity upper quartile mean {q_mean:.3f} sd {q_sd:.3f} "
           f"(shipped prior {SHIPPED.prior_mean} / {SHIPPED.prior_sd})")  # fmt: skip
 
-    final: Embedding = fit_embedding(xr, xs, DIM)
+    final: Embedding = fit_embedding(xr, xs, DIM, yr)
     MODEL_DIR.mkdir(parents=True, exist_ok=True)
     onnx_path = MODEL_DIR / "handwriting.onnx"
     export_onnx(final, onnx_path)
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     onnx_e = raw / np.linalg.norm(raw, axis=1, keepdims=True)
     diff = float(np.max(np.abs(onnx_e - final.transform(xr))))
     assert diff < 1e-4, f"ONNX differs from numpy: {diff}"
-    version = f"hw-pca-{DIM}d-s{args.seed}-" + hashlib.sha1(onnx_path.read_bytes()).hexdigest()[:8]
+    version = f"hw-wccn-{DIM}d-s{args.seed}-" + hashlib.sha1(onnx_path.read_bytes()).hexdigest()[:8]
     settings = replace(SHIPPED, model_version=version, dim=DIM)
 
     synthetic: dict[str, Any] = {}
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
         "feature_names": list(FEATURE_NAMES),
         "seed": args.seed,
         "pipeline": f"(x - mean_real) / sd_real -> clip +-8 -> PCA({DIM}) on real + 1/4 of synthetic at weight 0.5 "
-        "-> L2 (runtime)",
+        "-> WCCN (within-writer covariance of the real writers, shrunk half to identity) -> L2 (runtime)",
         "export": {"tool": "onnx.helper", "onnx_opset": OPSET},
         "fit_data": {
             "real_slips": len(xr),

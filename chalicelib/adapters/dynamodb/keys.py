@@ -1,7 +1,7 @@
 """Every DynamoDB key format, in one place: nothing outside the adapters formats or parses them.
 
 Tables (declared in core/resources.py):
-  bets        pk BET#<bet id>
+  bets        pk BET#<bet id> | KB#<knockback id> | SMS#<wager number>
   subjects    pk CUST#<customer id> | WRITER#<writer id>
                 sk PROFILE                     running totals (ADD updates)
                 sk BET#<placed_at>#<bet id>    one item per bet: exact rolling windows by Query (TTL)
@@ -10,6 +10,7 @@ Tables (declared in core/resources.py):
                 sk SLIP#<bet id>               a writer's slips (on the customer too, for its profile)
                 sk TAG#CUST#<id>               a staff tag of a writer to a customer
                 sk AUDIT#<at>#<id>             staff actions on the subject
+                sk KB#<attempted_at>#<id>      a customer's knockback (TTL)
                 sk STATE (on WRITER#)          the writer for linking: mean, anchor, exemplars, n, version
                 sk CAND#WRITER#<id>            a candidate link (pending, confirmed, rejected) or a
                                                staff "different people" record
@@ -27,6 +28,8 @@ Tables (declared in core/resources.py):
               pk SETTLED#<event key>#<date|->, sk BET#<bet id>  a bet settled with that result
               pk RESULT#<event key>, sk <date|->             the event's result (by date; '-' undated)
               pk IMPORT#<id>, sk STATE                       a history import's progress
+                                               (knockbacks: kb:<id>, SMS requests: sms:<wager>)
+              pk SMSOPEN, sk <received_at>#<wager>   SMS requests open for staff
   rules       pk CATALOGUE, sk <rule id>       the current version of each rule
               pk RULE#<rule id>, sk V#<version> | AUDIT#<at>#<id>   every version, the audit trail
   alerts      pk ALERT#<alert id>, sk ALERT    the alert; GSIs by_day, by_status, by_subject and the
@@ -209,6 +212,38 @@ def feed_partitions(hour: datetime) -> list[str]:
 
 def feed_sort(ts: datetime, bet_id: str) -> str:
     return f"{iso(ts)}#{bet_id}"
+
+
+# Bet files' other records: a knockback or SMS request by id in `bets`, a customer's knockbacks
+# in `subjects` (after its BET~STATUS item, so the bet path's Query does not read them), the open
+# SMS requests in `monitoring`, and their feed rows under ids that cannot meet a bet's.
+KB_PREFIX = "KB#"
+SMS_OPEN = "SMSOPEN"
+
+
+def knockback(knockback_id: str) -> str:
+    return f"{KB_PREFIX}{knockback_id}"
+
+
+def subject_knockback(attempted_at: datetime, knockback_id: str) -> str:
+    return f"{KB_PREFIX}{iso(attempted_at)}#{knockback_id}"
+
+
+def subject_knockbacks_between(start: datetime, end: datetime) -> tuple[str, str]:
+    return f"{KB_PREFIX}{iso(start)}", f"{KB_PREFIX}{iso(end)}~"
+
+
+def sms(wager_number: str) -> str:
+    return f"SMS#{wager_number}"
+
+
+def sms_open_sort(received_at: datetime, wager_number: str) -> str:
+    return f"{iso(received_at)}#{wager_number}"
+
+
+def feed_record(record_type: str, record_id: str) -> str:
+    """The id a knockback's or SMS request's feed row is keyed by (a bet's is its bet id)."""
+    return f"{record_type}:{record_id}"
 
 
 def run_state(name: str) -> str:

@@ -214,6 +214,7 @@ class DynamoSubjectStore:
             first_bet_at=item.get("first_bet_at"),
             settled_bets=int(item.get("settled_bets", 0)),
             profit_total_minor=int(item.get("profit_total_minor", 0)),
+            knockbacks_total=int(item.get("knockbacks_total", 0)),
         )
 
     def _prefixed(self, subject: SubjectRef, prefix: str) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@ and audit trail, acknowledge, note, escalate, resolve with an outcome, snooze th
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,10 +48,15 @@ class AlertSearch(Strict):
             rule_id=self.rule_id,
             subject=subject,
             assignee=self.assignee,
-            since=now - timedelta(days=self.days - 1),
+            since=day_start(now - timedelta(days=self.days - 1)),
             until=now,
             shadow=self.shadow,
         )
+
+
+def day_start(at: datetime) -> datetime:
+    """Midnight (UTC) of at's day: `days` counts calendar days, today included (as every store reads it)."""
+    return at.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class AlertPage(BaseModel):

@@ -27,6 +27,11 @@ class SettledWindow(BaseModel):
     profit_minor: int = Field(description="Their P/L, the customer's side (negative: a loss)")
 
 
+class KnockbackTotals(BaseModel):
+    knockbacks: int = Field(description="Bets the operator refused (knockback files) in the window.")
+    kb_pct: float = Field(description="Knockbacks as a % of bets + knockbacks.")
+
+
 class SubjectView(BaseModel):
     id: str
     kind: str
@@ -38,6 +43,8 @@ class SubjectView(BaseModel):
     profit_total_minor: int = Field(0, description="Settled P/L since the first bet, the customer's side")
     windows: dict[str, WindowTotals]
     settled_windows: dict[str, SettledWindow] = Field(default_factory=dict)
+    knockbacks_total: int = 0
+    knockback_windows: dict[str, KnockbackTotals] = Field(default_factory=dict)
     linked: list[str] = Field(description="Linked writer ids (for a customer) or customer ids (for a writer).")
     slips: list[str] = Field(default_factory=list, description="Bet ids of the subject's slips.")
     category: ClientCategory = ClientCategory.none
@@ -62,6 +69,8 @@ def _view(s: SubjectSummary) -> SubjectView:
         settled_windows={
             k: SettledWindow(settled_bets=w.settled_bets, profit_minor=w.profit_minor) for k, w in s.windows.items()
         },
+        knockbacks_total=p.knockbacks_total,
+        knockback_windows={k: KnockbackTotals(knockbacks=w.knockbacks, kb_pct=w.kb_pct) for k, w in s.windows.items()},
         linked=[ref.id for ref in s.linked],
         slips=s.slips,
         category=s.status.category,

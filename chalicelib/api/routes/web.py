@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
+from chalicelib import wiring
 from chalicelib.api.errors import ApiError
 from chalicelib.api.spec import Ctx, Spec, endpoint
 from chalicelib.web import assets
@@ -16,8 +17,8 @@ from chalicelib.web import assets
 bp = Blueprint(__name__)
 
 
-def _answer(asset: assets.Asset, immutable: bool, ctx: Ctx) -> Response:
-    headers: dict[str, str | list[str]] = {**assets.headers(asset, immutable)}
+def _answer(asset: assets.Asset, immutable: bool, ctx: Ctx, csp: str = assets.CSP) -> Response:
+    headers: dict[str, str | list[str]] = {**assets.headers(asset, immutable, csp)}
     if ctx.request.headers.get("if-none-match") == asset.etag:
         return Response(body="", status_code=304, headers=headers)
     return Response(body=asset.body, status_code=200, headers=headers)
@@ -34,7 +35,8 @@ def _asset(bundle: assets.Bundle, allowed: frozenset[str], ctx: Ctx, key: str, n
 @bp.route("/ui", methods=["GET"])
 @endpoint(bp, Spec("The staff web app (log in with a staff user)", roles=None, tag="web"))
 def ui_page(ctx: Ctx) -> Response:
-    return _answer(assets.ui_page(), False, ctx)
+    # Slip thumbnails come straight from the slips bucket (presigned GETs): its origin, and only it.
+    return _answer(assets.ui_page(), False, ctx, assets.ui_csp(wiring.container().uploads.image_origin()))
 
 
 @bp.route("/ui/assets/{key}/{name}", methods=["GET"])

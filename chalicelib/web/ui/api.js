@@ -16,10 +16,10 @@ export function path(strings, ...values) {
 }
 
 export function createApi({ base, session, onUnauthorised }) {
-  async function request(method, route, { body, query, signal, auth = true } = {}) {
+  async function request(method, route, { body, query, signal, auth = true, as = "json" } = {}) {
     const url = new URL(route.replace(/^\//, ""), base);
     for (const [k, v] of Object.entries(query ?? {})) if (v != null) url.searchParams.set(k, v);
-    const headers = { Accept: "application/json" };
+    const headers = { Accept: as === "text" ? "*/*" : "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const token = session.token();
     if (auth && token) headers.Authorization = `Bearer ${token}`;
@@ -37,8 +37,10 @@ export function createApi({ base, session, onUnauthorised }) {
       if (err.name === "AbortError") throw err;
       throw new ApiError(0, "network_error", "The API could not be reached. Check the connection and try again.");
     }
-    const data = await res.json().catch(() => null);
     if (res.status === 401 && auth) onUnauthorised();
+    if (res.ok && as === "text") return res.text();
+    if (res.status === 204) return null;
+    const data = await res.json().catch(() => null);
     if (!res.ok) {
       throw new ApiError(res.status, data?.error ?? "http_error", data?.message ?? `HTTP ${res.status}`, data?.details);
     }
@@ -48,6 +50,10 @@ export function createApi({ base, session, onUnauthorised }) {
   return {
     get: (route, options) => request("GET", route, options),
     post: (route, body, options) => request("POST", route, { ...options, body }),
+    put: (route, body, options) => request("PUT", route, { ...options, body }),
+    del: (route, options) => request("DELETE", route, options),
+    /** A document (CSV, HTML) as text, e.g. to offer it as a download. */
+    text: (route, options) => request("GET", route, { ...options, as: "text" }),
     login: (username, password) => request("POST", "/auth/login", { body: { username, password }, auth: false }),
   };
 }

@@ -93,3 +93,75 @@ export function section(title, ...children) {
   const id = `s-${title.toLowerCase().replace(/[^a-z0-9]+/g, "-")}`;
   return h("section", { class: "panel", "aria-labelledby": id }, h("h2", { id }, title), children);
 }
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/** An SVG element (charts): attributes only, text children as text nodes. */
+export function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs ?? {})) {
+    if (value != null && value !== false) el.setAttribute(key, String(value));
+  }
+  return append(el, children);
+}
+
+/** A labelled control: h("div.field", label, control, hint). */
+export function field(label, control, hint) {
+  const hintNode = hint ? h("span", { class: "hint", id: `${control.id}-hint` }, hint) : null;
+  if (hintNode) control.setAttribute("aria-describedby", hintNode.id);
+  return h("div", { class: "field" }, h("label", { for: control.id }, label), control, hintNode);
+}
+
+/** A <select> from [value, text] pairs with `value` chosen. */
+export function choice(id, options, value, props) {
+  return h(
+    "select",
+    { id, name: id, ...props },
+    options.map(([v, text]) => h("option", { value: v, selected: String(v) === String(value ?? "") }, text)),
+  );
+}
+
+/**
+ * An action form: runs `act(form)` on submit with its buttons disabled, says what happened in a
+ * polite status line (or the error in an alert), and calls `done(result)` after success.
+ */
+export function actionForm({ label, className, act, done, success }, ...children) {
+  const status = h("p", { class: "action-status", role: "status", "aria-live": "polite" });
+  const form = h("form", {
+    class: `action ${className ?? ""}`.trim(),
+    "aria-label": label,
+    async onSubmit(event) {
+      event.preventDefault();
+      const buttons = [...form.querySelectorAll("button, input, select, textarea")];
+      const was = buttons.map((b) => b.disabled);
+      buttons.forEach((b) => (b.disabled = true));
+      status.className = "action-status";
+      status.textContent = "Working…";
+      try {
+        const result = await act(form, event.submitter);
+        status.textContent = typeof success === "function" ? success(result) : success ?? "Done.";
+        await done?.(result);
+      } catch (err) {
+        if (err.name === "AbortError") return;
+        status.className = "action-status error";
+        status.setAttribute("role", "alert");
+        status.textContent = err.details?.length
+          ? `${err.message}: ${err.details.map((d) => `${d.field ?? ""} ${d.message ?? ""}`.trim()).join("; ")}`
+          : err.message || String(err);
+      } finally {
+        buttons.forEach((b, i) => (b.disabled = was[i]));
+      }
+    },
+  });
+  return append(form, [children, status]);
+}
+
+/** Offer text as a file download (CSV, HTML) without navigating away. */
+export function download(name, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = h("a", { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

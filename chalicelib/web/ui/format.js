@@ -48,3 +48,38 @@ export function words(s) {
 
 export const SEVERITIES = ["critical", "high", "medium", "info"];
 export const UNRESOLVED = new Set(["open", "acknowledged", "escalated"]);
+
+export const CATEGORIES = ["none", "watchlist", "restricted_stake", "price_only", "vip", "new_registration", "self_excluded"];
+export const CATEGORY_LABELS = {
+  none: "no category",
+  watchlist: "watchlist",
+  restricted_stake: "restricted stake",
+  price_only: "price only (no offers)",
+  vip: "VIP",
+  new_registration: "new registration",
+  self_excluded: "self-excluded",
+};
+export const RISK_LEVELS = ["low", "medium", "high", "critical"];
+export const OUTCOMES = [
+  ["confirmed_risk", "Confirmed risk"],
+  ["false_positive", "False positive"],
+  ["no_action", "No action needed"],
+];
+
+const short = new Intl.DateTimeFormat("en-GB", { day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
+/** A compact <time> for dense tables (feed rows). */
+export function shortTime(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  const el = document.createElement("time");
+  el.dateTime = d.toISOString();
+  el.title = d.toISOString();
+  el.textContent = short.format(d);
+  return el;
+}
+
+/** Today's date (UTC) as YYYY-MM-DD. */
+export function utcDay(d = new Date()) {
+  return d.toISOString().slice(0, 10);
+}

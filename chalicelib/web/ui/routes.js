@@ -1,5 +1,6 @@
 // Every page of the app. To add one: write views/<name>.js (a default export `async (ctx) => Node`)
-// and add a line here; `nav` puts it in the main menu, `soon` marks a page whose API is not there yet.
+// and add a line here; `nav` puts it in the main menu, `soon` marks a page whose API is not there yet
+// (views/soon.js); `kind` and `section` are for the view (one module may serve two routes) and the menu.
 
 const STAFF = ["staff"]; // admin may see everything too (session.may)
 
@@ -8,36 +9,13 @@ export const routes = [
   { path: "/alerts", view: () => import("./views/alerts.js"), nav: "Alerts", roles: STAFF },
   { path: "/alerts/:id", view: () => import("./views/alert.js"), roles: STAFF, section: "/alerts" },
   { path: "/bets/:id", view: () => import("./views/bet.js"), roles: STAFF },
-  { path: "/customers/:id", view: () => import("./views/subject.js"), roles: STAFF, kind: "customer" },
-  { path: "/writers/:id", view: () => import("./views/subject.js"), roles: STAFF, kind: "writer" },
-  {
-    path: "/feed",
-    view: () => import("./views/soon.js"),
-    nav: "Live feed",
-    roles: STAFF,
-    soon: "Every bet as it is placed, refreshed automatically, with filters by shop, channel, stake and risk level.",
-  },
-  {
-    path: "/risk",
-    view: () => import("./views/soon.js"),
-    nav: "Risk feed",
-    roles: STAFF,
-    soon: "The bets the model scored high or critical, newest first, with their signals.",
-  },
-  {
-    path: "/reports",
-    view: () => import("./views/soon.js"),
-    nav: "Reports",
-    roles: STAFF,
-    soon: "The daily and weekly reports with their charts: stakes, alerts raised and resolved, slips linked.",
-  },
-  {
-    path: "/rules",
-    view: () => import("./views/soon.js"),
-    nav: "Rules",
-    roles: STAFF,
-    soon: "The rule catalogue: each rule's thresholds and version, enable or disable it, and its shadow hits.",
-  },
+  { path: "/customers/:id", view: () => import("./views/customer.js"), roles: STAFF },
+  { path: "/writers/:id", view: () => import("./views/writer.js"), roles: STAFF },
+  { path: "/feed", view: () => import("./views/feed.js"), nav: "Live feed", roles: STAFF },
+  { path: "/risk", view: () => import("./views/feed.js"), nav: "Risk feed", roles: STAFF, kind: "risk" },
+  { path: "/reports", view: () => import("./views/reports.js"), nav: "Reports", roles: STAFF },
+  { path: "/rules", view: () => import("./views/rules.js"), nav: "Rules", roles: STAFF },
+  { path: "/rules/:id", view: () => import("./views/rules.js"), roles: STAFF, section: "/rules" },
 ];
 
 export const HOME = "/alerts";

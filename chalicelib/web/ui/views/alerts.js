@@ -124,6 +124,6 @@ export default async function alertsView(ctx) {
     h("div", { class: "summary-row" }, summary, updated),
     problem,
     list,
-    h("p", { class: "hint" }, "Refreshed every 30 seconds. Case actions (acknowledge, note, resolve, escalate, snooze) are coming soon."),
+    h("p", { class: "hint" }, "Refreshed every 30 seconds. Open an alert to work its case: acknowledge, note, escalate, resolve, snooze, link a writer."),
   );
 }
