@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.1
   if $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then echo $$p; break; fi; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: venv test lint unit integration e2e pytest test-browser vendor-swagger-ui run reset load demo train train-risk train-handwriting evaluate-slips bench synth infra-check layers check-sizes check-image localstack-venv test-localstack coldstart clean
+.PHONY: venv test lint unit integration e2e pytest test-browser vendor-swagger-ui run reset load demo train train-risk train-handwriting evaluate-slips bench import synth infra-check layers check-sizes check-image localstack-venv test-localstack coldstart clean
 
 venv: $(STAMP)
 
@@ -91,6 +91,11 @@ vendor-swagger-ui:
 	chalicelib/web/vendor/refresh_swagger_ui.sh $(SWAGGER_UI_VERSION)
 
 # Slip timing on real scans when SLIPS exists (else generated slips only); 100k-writer matching.
+# A history CSV into the running stack (`make run`), with a progress bar: make import FILE=history.csv
+import: venv
+	@test -n "$(FILE)" || { echo "usage: make import FILE=path/to/history.csv [ALERTS=1]"; exit 2; }
+	$(PY) -m local.import_file "$(FILE)" $(if $(ALERTS),--raise-alerts)
+
 bench: venv
 	$(PY) bench/bench_risk.py
 	$(PY) bench/bench_slip.py $(if $(wildcard $(SLIPS)),--path $(SLIPS))

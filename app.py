@@ -15,18 +15,33 @@ from chalice import Chalice, Rate
 from pydantic import Json
 
 from chalicelib import wiring
-from chalicelib.api.routes import access, alerts, bets, feed, intake, reports, rules, subjects, system, web, writers
+from chalicelib.api.routes import (
+    access,
+    alerts,
+    bets,
+    feed,
+    imports,
+    intake,
+    reports,
+    results,
+    rules,
+    subjects,
+    system,
+    web,
+    writers,
+)
 from chalicelib.core import observability as obs
 from chalicelib.core.config import settings
 from chalicelib.core.observability import logger, tracer
 from chalicelib.core.resources import queue, schedule
+from chalicelib.domain.imports import ImportStep
 from chalicelib.domain.intake import S3Notification, S3TestEvent, file_refs
 from chalicelib.domain.slips import ClusteringMessage
 from chalicelib.domain.writers import JobMessage
 from chalicelib.services.clustering import StaleSlip
 
 app = Chalice(app_name="betwatch")
-BLUEPRINTS = (system, access, bets, subjects, alerts, rules, writers, feed, reports, intake, web)
+BLUEPRINTS = (system, access, bets, subjects, alerts, rules, writers, feed, reports, intake, results, imports, web)
 for blueprint in (m.bp for m in BLUEPRINTS):
     app.register_blueprint(blueprint)
 
@@ -84,6 +99,25 @@ def writer_jobs(event: Any) -> dict[str, Any]:
 
     try:
         processor = BatchProcessor(event_type=EventType.SQS, model=JobRecord)
+        return dict(process_partial_response(event.to_dict(), record_handler, processor, event.context))
+    finally:
+        obs.flush()
+
+
+class ImportRecord(SqsRecordModel):
+    body: Json[ImportStep | S3Notification | S3TestEvent]  # type: ignore[assignment]
+
+
+@app.on_sqs_message(queue=settings().queue("imports"), batch_size=queue("imports").batch_size)
+def run_imports(event: Any) -> dict[str, Any]:
+    imports = wiring.container().imports
+
+    def record_handler(record: ImportRecord) -> None:
+        logger.set_correlation_id(record.messageId)
+        imports.handle(record.body)
+
+    try:
+        processor = BatchProcessor(event_type=EventType.SQS, model=ImportRecord)
         return dict(process_partial_response(event.to_dict(), record_handler, processor, event.context))
     finally:
         obs.flush()

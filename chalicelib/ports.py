@@ -8,8 +8,9 @@ guarantees as DynamoDB with a lock instead of a transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.domain import writer_linking as wl
@@ -17,9 +18,12 @@ from chalicelib.domain.alerts import Alert, AlertStatus
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
 from chalicelib.domain.feed import FeedFilter, FeedRow
+from chalicelib.domain.imports import ImportJob
 from chalicelib.domain.intake import KnockbackRecord, SmsRequest, SmsStatus
+from chalicelib.domain.results import EventResult
 from chalicelib.domain.risk_history import SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet
+from chalicelib.domain.settlement import Settlement
 from chalicelib.domain.slips import ClusteringMessage, SlipRecord
 from chalicelib.domain.subjects import Profile, SubjectRef, SubjectStatus
 from chalicelib.domain.writers import WriterJob
@@ -29,13 +33,16 @@ from chalicelib.domain.writers import WriterJob
 class StoredBet:
     bet: Bet
     fingerprint: str
+    settlement: Settlement | None = None  # set once results settle the bet
+    settled_version: str | None = None  # the results it was settled with (services/settlement.py)
 
 
 class BetStore(Protocol):
     def get(self, bet_id: str) -> StoredBet | None: ...
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
-        """Store the bet and count it for each subject, all or nothing. False if the id exists."""
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True) -> bool:
+        """Store the bet and count it for each subject, all or nothing. False if the id exists.
+        `activity=False` writes no activity marker (history imports: the schedule does not evaluate the past)."""
         ...
 
 
@@ -326,6 +333,14 @@ class FileStore(Protocol):
         """A short-lived URL to read the object (slip thumbnails for staff)."""
         ...
 
+    def stream(self, bucket: str, key: str, start: int = 0) -> Iterator[bytes]:
+        """The object from byte `start` on, a piece at a time (a ranged GET, never all in memory)."""
+        ...
+
+    def write_stream(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
+        """Write an object from pieces (a multipart upload for large ones; bounded memory)."""
+        ...
+
 
 class ObjectFiles(Protocol):
     """Objects a consumer reads once and may move aside (the bet files and their quarantine)."""
@@ -437,4 +452,57 @@ class SecretSource(Protocol):
 class HealthProbe(Protocol):
     def unreachable(self) -> dict[str, str]:
         """Logical names of the stores that cannot be reached, with the error."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    result: EventResult
+    version: str  # a hash of the result: a corrected result has another
+
+
+@dataclass(frozen=True)
+class SettlementWrite:
+    """One bet's (re-)settlement: stored on the bet, counted in its subjects' windows and profiles
+    (the difference to `previous`, so settling twice never counts twice), shown on its feed row."""
+
+    bet: Bet
+    settlement: Settlement
+    version: str  # the results used, for idempotency
+    previous: Settlement | None
+    previous_version: str | None
+    subjects: list[SubjectRef]
+    sp_compared: int
+    sp_beaten: int
+    results: dict[str, StoredResult]  # event key -> the result used (its date files the bet under it)
+    events: list[str]  # every event key of the bet's legs (their open-bets index entries go)
+    at: datetime
+
+
+class SettlementStore(Protocol):
+    def save_result(self, result: EventResult, version: str, at: datetime) -> None:
+        """Store (or replace, for a correction) the result of the event on its date."""
+        ...
+
+    def result_for(self, event_key: str, day: date) -> StoredResult | None:
+        """The result of the first running of the event on or after `day` (the bet's), else an undated one."""
+        ...
+
+    def bets_on(self, event_key: str, result_date: str | None) -> list[str]:
+        """Bet ids to (re-)settle for a result: the event's open bets and those settled with this result."""
+        ...
+
+    def apply(self, write: SettlementWrite) -> bool:
+        """All or nothing; False when the bet's stored settlement is no longer `previous_version`."""
+        ...
+
+
+class ImportStore(Protocol):
+    def create(self, job: ImportJob) -> None: ...
+
+    def get(self, import_id: str) -> ImportJob | None: ...
+
+    def save(self, job: ImportJob, expected_chunk: int) -> bool:
+        """Store the job's progress if its stored next_chunk is still `expected_chunk` (one of two
+        deliveries of a chunk counts). False otherwise."""
         ...

@@ -22,6 +22,7 @@ from chalicelib.ports import (
     FeedStore,
     FileStore,
     HealthProbe,
+    ImportStore,
     IntakeStore,
     MessageQueue,
     Notifier,
@@ -30,6 +31,7 @@ from chalicelib.ports import (
     RiskScorer,
     RuleStore,
     SecretSource,
+    SettlementStore,
     SlipStore,
     SubjectStore,
     Writers,
@@ -41,12 +43,14 @@ from chalicelib.services.bet_files import BetFileIngest, BetFileSettings
 from chalicelib.services.clustering import Clusterer
 from chalicelib.services.feed import FeedReader
 from chalicelib.services.health import HealthService
+from chalicelib.services.imports import HistoryImports, ImportLimits
 from chalicelib.services.intake import IntakeDesk, window_knockbacks
 from chalicelib.services.monitoring import Monitor
 from chalicelib.services.profiles import ProfileReader
 from chalicelib.services.recording import BetRecorder
 from chalicelib.services.reports import Reports
 from chalicelib.services.rules import RuleCatalogue
+from chalicelib.services.settlement import ResultFiles, Settler
 from chalicelib.services.slips import SlipUploads, UploadLimits
 from chalicelib.services.writer_index import WriterIndexCache
 from chalicelib.services.writers import WriterDesk
@@ -69,6 +73,8 @@ class Adapters:
     scorer: RiskScorer
     secret: SecretSource
     health: HealthProbe
+    settlements: SettlementStore
+    imports: ImportStore
     intake: IntakeStore
     objects: ObjectFiles
 
@@ -91,6 +97,8 @@ class Container:
     linking: wl.LinkSettings
     feed: FeedReader
     reports: Reports
+    settler: Settler
+    imports: HistoryImports
     bet_files: BetFileIngest
     intake: IntakeDesk
 
@@ -116,6 +124,9 @@ def rules_for(cfg: Settings) -> list[Rule]:
     return default_rules(cfg.rule_window_hours, cfg.rule_stake_threshold_minor)
 
 
+IMPORT_MAX_BYTES = 1024**3
+
+
 def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
     limits = UploadLimits(cfg.bucket("slips"), cfg.slip_min_bytes, cfg.slip_max_bytes, cfg.presign_expires_s)
     rules = RuleCatalogue(a.rules, rules_for(cfg), clock)
@@ -123,6 +134,11 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
     knockbacks = window_knockbacks(a.intake)
     monitor = Monitor(a.activity, a.subjects, a.alerts, a.notifier, rules, cfg.currency, clock, knockbacks)
     recorder = BetRecorder(a.bets, a.subjects, a.scorer, cfg.currency, clock, on_bet=monitor.on_bet)
+    imports = ImportLimits(
+        cfg.bucket("imports"), resources.bucket("imports").notify_prefix, IMPORT_MAX_BYTES, cfg.presign_expires_s
+    )
+    settler = Settler(a.bets, a.settlements, a.slips, clock)
+    result_files = ResultFiles(settler, a.files, imports.bucket, f"{imports.prefix}results/")
     return Container(
         settings=cfg,
         adapters=a,
@@ -140,6 +156,8 @@ def assemble(cfg: Settings, a: Adapters, clock: Clock = utcnow) -> Container:
         linking=linking,
         feed=FeedReader(a.feed, a.subjects, clock),
         reports=Reports(a.feed, a.subjects, a.alerts, a.files, cfg.bucket("reports"), cfg.currency, clock, knockbacks),
+        settler=settler,
+        imports=HistoryImports(a.imports, a.files, a.queue, recorder, imports, clock, result_files),
         bet_files=BetFileIngest(a.objects, a.intake, recorder, bet_file_settings(cfg), clock),
         intake=IntakeDesk(a.intake, clock),
     )
@@ -172,9 +190,11 @@ def aws_adapters(cfg: Settings) -> Adapters:
     from chalicelib.adapters.dynamodb.client import Dynamo
     from chalicelib.adapters.dynamodb.feed import DynamoFeed
     from chalicelib.adapters.dynamodb.health import DynamoHealthProbe
+    from chalicelib.adapters.dynamodb.imports import DynamoImportStore
     from chalicelib.adapters.dynamodb.intake import DynamoIntakeStore
     from chalicelib.adapters.dynamodb.principals import DynamoPrincipalStore
     from chalicelib.adapters.dynamodb.rules import DynamoRuleStore
+    from chalicelib.adapters.dynamodb.settlement import DynamoSettlementStore
     from chalicelib.adapters.dynamodb.slips import DynamoSlipStore
     from chalicelib.adapters.dynamodb.subjects import DynamoActivityIndex, DynamoSubjectStore
     from chalicelib.adapters.dynamodb.writers import DynamoWriterStore
@@ -208,6 +228,8 @@ def aws_adapters(cfg: Settings) -> Adapters:
         scorer=OnnxRiskScorer(),
         secret=secret,
         health=DynamoHealthProbe(db, t),
+        settlements=DynamoSettlementStore(db, t),
+        imports=DynamoImportStore(db, t),
         intake=DynamoIntakeStore(db, t, cfg.history_days),
         objects=files,
     )
@@ -236,9 +258,10 @@ def in_memory(
     subjects = memory.MemorySubjects()
     slips = memory.MemorySlips()
     feed = memory.MemoryFeed()
+    bets = memory.MemoryBets(subjects, feed)
     files = memory.MemoryFiles()
     adapters = Adapters(
-        bets=memory.MemoryBets(subjects, feed),
+        bets=bets,
         subjects=subjects,
         activity=subjects,
         slips=slips,
@@ -253,6 +276,8 @@ def in_memory(
         scorer=scorer or memory.FixedScorer(),
         secret=StaticSecret(jwt_secret or cfg.jwt_secret),
         health=memory.MemoryHealth(),
+        settlements=memory.MemorySettlements(bets),
+        imports=memory.MemoryImports(),
         intake=memory.MemoryIntake(subjects, feed),
         objects=files,
     )

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.cursor import decode_cursor, encode_cursor, position_of, position_token
@@ -15,7 +16,9 @@ from chalicelib.domain.alerts import Alert, AlertEvent, AlertStatus, in_cooldown
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
 from chalicelib.domain.feed import FeedFilter, FeedRow
+from chalicelib.domain.imports import ImportJob
 from chalicelib.domain.intake import KnockbackRecord, SmsRequest, SmsStatus, knockback_row, sms_row
+from chalicelib.domain.results import EventResult, event_key
 from chalicelib.domain.risk_history import PastBet, SubjectHistory
 from chalicelib.domain.rules import Rule, WindowBet, window_bet_of
 from chalicelib.domain.slips import FINAL, ClusteringMessage, SlipRecord, SlipStatus
@@ -26,10 +29,12 @@ from chalicelib.ports import (
     AlertQuery,
     ApiKeyRecord,
     Candidate,
+    SettlementWrite,
     SlipAssignment,
     StaleWrite,
     StoredBet,
     StoredKnockback,
+    StoredResult,
     StoredSms,
     UserRecord,
     WriterState,
@@ -90,9 +95,10 @@ class MemorySubjects:
         self.calls.hit("subjects.seen_on")
         return set(self.seen.get(day.astimezone(UTC).date().isoformat(), set()))
 
-    def count(self, ref: SubjectRef, bet: Bet, at: datetime, has_slip: bool = False) -> None:
+    def count(self, ref: SubjectRef, bet: Bet, at: datetime, has_slip: bool = False, activity: bool = True) -> None:
         """What the DynamoDB adapter's bet_writes do (call with the lock held)."""
-        self.active[_bucket(at)].add((at, ref))
+        if activity:
+            self.active[_bucket(at)].add((at, ref))
         self.seen[bet.placed_at.astimezone(UTC).date().isoformat()].add(ref)
         if bet.bet_id in self.bets[ref]:
             return
@@ -214,19 +220,77 @@ class MemoryBets:
         self.subjects = subjects
         self.feed = feed or MemoryFeed()
         self.items: dict[str, StoredBet] = {}
+        self.open_events: dict[str, set[str]] = defaultdict(set)  # event key -> open bet ids
 
     def get(self, bet_id: str) -> StoredBet | None:
         return self.items.get(bet_id)
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True) -> bool:
         with self.subjects.lock:
             if bet.bet_id in self.items:
                 return False
             self.items[bet.bet_id] = StoredBet(bet, fingerprint)
             self.feed.add(bet)
+            for s in bet.selections:
+                self.open_events[event_key(s.event)].add(bet.bet_id)
             for ref in subjects:
-                self.subjects.count(ref, bet, bet.received_at)
+                self.subjects.count(ref, bet, bet.received_at, activity=activity)
         return True
+
+
+class MemorySettlements:
+    """Results by event and date, and settlements applied to the bet, its subjects and its feed row."""
+
+    def __init__(self, bets: MemoryBets) -> None:
+        self.bets = bets
+        self.results: dict[str, dict[str, StoredResult]] = defaultdict(dict)  # key -> date|'-' -> result
+        self.settled: dict[tuple[str, str], set[str]] = defaultdict(set)  # (key, date|'-') -> bet ids
+        self.applied = 0
+
+    def save_result(self, result: EventResult, version: str, at: datetime) -> None:
+        self.results[result.key][result.date.isoformat() if result.date else "-"] = StoredResult(result, version)
+
+    def result_for(self, event_key: str, day: date) -> StoredResult | None:
+        dated = sorted((d, r) for d, r in self.results.get(event_key, {}).items() if d != "-" and d >= day.isoformat())
+        return dated[0][1] if dated else self.results.get(event_key, {}).get("-")
+
+    def bets_on(self, event_key: str, result_date: str | None) -> list[str]:
+        with self.bets.subjects.lock:
+            found = self.bets.open_events.get(event_key, set()) | self.settled.get(
+                (event_key, result_date or "-"), set()
+            )
+            return sorted(found)
+
+    def apply(self, w: SettlementWrite) -> bool:
+        subjects, bet, s = self.bets.subjects, w.bet, w.settlement
+        with subjects.lock:
+            stored = self.bets.items.get(bet.bet_id)
+            if stored is None or stored.settled_version != w.previous_version:
+                return False
+            self.bets.items[bet.bet_id] = replace(stored, settlement=s, settled_version=w.version)
+            delta = (s.profit_minor or 0) - ((w.previous.profit_minor or 0) if w.previous else 0)
+            for ref in w.subjects:
+                window = subjects.bets.get(ref, {}).get(bet.bet_id)
+                if window is not None:
+                    subjects.bets[ref][bet.bet_id] = replace(
+                        window, profit_minor=s.profit_minor, sp_compared=w.sp_compared, sp_beaten=w.sp_beaten
+                    )
+                old = subjects.profiles.get(ref) or Profile(subject=ref, bets_total=0, stake_total_minor=0)
+                subjects.profiles[ref] = replace(
+                    old,
+                    settled_bets=old.settled_bets + (1 if w.previous is None else 0),
+                    profit_total_minor=old.profit_total_minor + delta,
+                )
+                subjects.active[_bucket(w.at)].add((w.at, ref))
+            row = self.bets.feed.rows.get(self.bets.feed._pos(bet.received_at, bet.bet_id))
+            if row is not None:
+                row.bet_state, row.profit_minor = s.state, s.profit_minor
+            for key in w.events:
+                self.bets.open_events.get(key, set()).discard(bet.bet_id)
+                if (r := w.results.get(key)) is not None:
+                    self.settled[(key, r.result.date.isoformat() if r.result.date else "-")].add(bet.bet_id)
+            self.applied += 1
+            return True
 
 
 class MemorySlips:
@@ -653,6 +717,14 @@ class MemoryFiles:
     def presign_get(self, bucket: str, key: str, expires_s: int) -> str:
         return f"memory://{bucket}/{key}?expires={expires_s}"
 
+    def stream(self, bucket: str, key: str, start: int = 0, piece: int = 64 * 1024) -> Iterator[bytes]:
+        data = self.objects[(bucket, key)]
+        for i in range(start, len(data), piece):
+            yield data[i : i + piece]
+
+    def write_stream(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
+        self.objects[(bucket, key)] = b"".join(chunks)
+
     def read_upto(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
         data = self.objects.get((bucket, key))
         return None if data is None else data[: max_bytes + 1]
@@ -666,6 +738,28 @@ class MemoryFiles:
 
     def delete(self, bucket: str, key: str) -> None:
         self.objects.pop((bucket, key), None)
+
+
+class MemoryImports:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.jobs: dict[str, ImportJob] = {}
+
+    def create(self, job: ImportJob) -> None:
+        with self.lock:
+            self.jobs[job.import_id] = job.model_copy(deep=True)
+
+    def get(self, import_id: str) -> ImportJob | None:
+        job = self.jobs.get(import_id)
+        return job.model_copy(deep=True) if job else None
+
+    def save(self, job: ImportJob, expected_chunk: int) -> bool:
+        with self.lock:
+            cur = self.jobs.get(job.import_id)
+            if cur is None or cur.next_chunk != expected_chunk:
+                return False
+            self.jobs[job.import_id] = job.model_copy(deep=True)
+            return True
 
 
 class MemoryIntake:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 _MISSING = ("NoSuchKey", "404", "NotFound")
+STREAM_PIECE = 256 * 1024
 
 
 class S3FileStore:
@@ -45,6 +48,20 @@ class S3FileStore:
             self.client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s)
         )
 
+    def stream(self, bucket: str, key: str, start: int = 0) -> Iterator[bytes]:
+        kwargs: dict[str, Any] = {"Range": f"bytes={start}-"} if start else {}
+        try:
+            obj = self.client.get_object(Bucket=bucket, Key=key, **kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "InvalidRange":
+                return  # `start` is the object's end: nothing left
+            raise
+        yield from obj["Body"].iter_chunks(STREAM_PIECE)
+
+    def write_stream(self, bucket: str, key: str, chunks: Iterable[bytes]) -> None:
+        # upload_fileobj reads the pieces through a file-like view and uses a multipart upload over 8 MB.
+        self.client.upload_fileobj(_ChunkReader(iter(chunks)), bucket, key)
+
     def read_upto(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
         """At most max_bytes + 1 bytes (a ranged GET), or None when there is no such object."""
         try:
@@ -69,3 +86,25 @@ class S3FileStore:
 
     def delete(self, bucket: str, key: str) -> None:
         self.client.delete_object(Bucket=bucket, Key=key)
+
+
+class _ChunkReader(io.RawIOBase):
+    """An iterator of bytes as a readable file."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n

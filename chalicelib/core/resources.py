@@ -214,6 +214,14 @@ QUEUES: tuple[Queue, ...] = (
         purpose="Steps of staff merges and splits of writers (a chunk of slips per message).",
     ),
     Queue(
+        "imports",
+        visibility_timeout_s=300,
+        max_receive_count=5,
+        batch_size=1,
+        consumer="app:run_imports",
+        purpose="History imports: the upload's S3 notification, then one message per chunk of the CSV.",
+    ),
+    Queue(
         "bet-files",
         visibility_timeout_s=60,
         max_receive_count=5,
@@ -247,6 +255,16 @@ BUCKETS: tuple[Bucket, ...] = (
     Bucket(
         "index",
         purpose="Snapshots of the writer index, so a new container loads one object then the recent deltas.",
+    ),
+    Bucket(
+        "imports",
+        notify_queue="imports",
+        notify_prefix="imports/",
+        expire_after_days=30,
+        purpose=(
+            "History CSVs uploaded with a presigned POST (imports/<id>/source.csv) and their error CSVs; "
+            "results files dropped under imports/results/ (settled by the same consumer)."
+        ),
     ),
 )
 
@@ -348,8 +366,8 @@ FUNCTIONS: tuple[Function, ...] = (
             TableUse("rules", write=True),
         ),
         describe_tables=True,
-        reads_objects=("slips", "reports"),  # slip thumbnails (presigned GETs) and stored reports
-        presigns_uploads=("slips",),
+        reads_objects=("slips", "reports", "imports"),  # presigned GETs: slips, reports, import error CSVs
+        presigns_uploads=("slips", "imports"),
         sends_to=("writer-jobs",),
         publishes=("alerts",),
         secrets=("jwt-signing-key",),
@@ -407,6 +425,23 @@ FUNCTIONS: tuple[Function, ...] = (
             TableUse("subjects"),
             TableUse("rules", write=True),
         ),
+        publishes=("alerts",),
+    ),
+    Function(
+        "run_imports",
+        "chalice",
+        purpose="Reads uploaded history CSVs in chunks and records their bets; settles dropped results files.",
+        tables=(
+            TableUse("slips"),  # the writer of a settled bet's slip
+            TableUse("bets", write=True),
+            TableUse("subjects", write=True),
+            TableUse("monitoring", write=True),
+            TableUse("alerts", write=True),
+            TableUse("rules"),
+        ),
+        reads_objects=("imports",),
+        writes_objects=("imports",),
+        sends_to=("imports",),
         publishes=("alerts",),
     ),
     Function(

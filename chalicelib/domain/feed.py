@@ -25,6 +25,8 @@ class FeedRow(BaseModel):
     selections: list[str] = Field(default_factory=list)
     risk_score: int | None = None
     risk_level: str | None = None
+    bet_state: str | None = Field(default=None, description="settled or void once results settle the bet")
+    profit_minor: int | None = Field(default=None, description="The customer's profit (negative: a loss) once settled")
     category: ClientCategory = ClientCategory.none
     detail: str | None = Field(default=None, description="A knockback's error message, an SMS request's text.")
     status: str | None = Field(default=None, description="knockback: refused, liability_exceeded; sms: recorded, open.")

@@ -250,9 +250,12 @@ def describe_validation_error(exc: ValidationError) -> str:
     """BetIn's errors as one line, each starting with its column: 'stake: ...; selections.0.price: ...'."""
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "row"
+        loc = ".".join(str(p) for p in err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}")
+        if not loc and ": " in msg and msg.split(": ", 1)[0].isidentifier():
+            parts.append(msg)  # a row-level check that names its column ("selections: a double takes 2 ...")
+            continue
+        parts.append(f"{loc or 'row'}: {msg}")
     return "; ".join(parts)
 
 
@@ -289,3 +292,48 @@ class ErrorCsv:
         values = (result.raw.get(c, "") for c in (*self.columns, UNPARSED))
         cells = [str(result.row), str(result.line), message, *values]
         return self._line(cells)
+
+
+class CountingLines:
+    """iter_text_lines that counts the bytes and lines it has handed out, so a job that stops after a
+    row knows the byte offset (and line number) to resume from. The csv module reads no further than
+    the row it returns, so after each row `bytes` is exactly the end of that row."""
+
+    def __init__(
+        self, chunks: Iterable[bytes], *, first: bool = True, first_line: int = 1, max_line_bytes: int = MAX_LINE_BYTES
+    ) -> None:
+        self._chunks = chunks
+        self._first = first
+        self._first_line = first_line  # the file's line number of the first line (a resumed chunk's)
+        self._max = max_line_bytes
+        self.bytes = 0
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[str]:
+        buf = b""
+        for chunk in self._chunks:
+            buf += chunk
+            start = 0
+            while (nl := buf.find(b"\n", start)) != -1:
+                yield self._line(buf[start : nl + 1])
+                start = nl + 1
+            buf = buf[start:]
+            if len(buf) > self._max:
+                line = self._first_line + self.lines
+                raise HistoryCsvError(f"line {line}: over {self._max:,} bytes: not a bet history CSV")
+        if buf:
+            yield self._line(buf)
+
+    def _line(self, raw: bytes) -> str:
+        self.bytes += len(raw)
+        self.lines += 1
+        text = _decode_line(raw, self._first)
+        self._first = False
+        return text
+
+
+def header_line(columns: Sequence[str]) -> str:
+    """The header row as CSV text (what a resumed chunk parses its rows with)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(columns)
+    return buf.getvalue()

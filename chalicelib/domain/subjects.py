@@ -40,6 +40,8 @@ class Profile:
     bets_total: int
     stake_total_minor: int
     first_bet_at: str | None = None
+    settled_bets: int = 0  # bets settled against results (services/settlement.py)
+    profit_total_minor: int = 0  # the customer's side: returns - stakes of settled bets
     knockbacks_total: int = 0  # bets the operator refused (bet files' knockbacks)
 
 

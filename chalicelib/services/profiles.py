@@ -19,6 +19,8 @@ WINDOWS = (("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", time
 class Window:
     bets: int
     stake_minor: int
+    settled_bets: int = 0  # of the window's bets, those settled
+    profit_minor: int = 0  # their settled P/L, the customer's side (negative: a loss)
     knockbacks: int = 0
 
     @property
@@ -54,8 +56,12 @@ class ProfileReader:
         windows = {}
         for label, delta in WINDOWS:
             sel = [b for b in bets if b.placed_at >= now - delta]
+            settled = [b.profit_minor for b in sel if b.profit_minor is not None]
             kb = sum(1 for k in kbs if k.attempted_at >= now - delta)
-            windows[label] = Window(bets=len(sel), stake_minor=sum(b.stake_minor for b in sel), knockbacks=kb)
+            windows[label] = Window(
+                bets=len(sel), stake_minor=sum(b.stake_minor for b in sel),
+                settled_bets=len(settled), profit_minor=sum(settled), knockbacks=kb,
+            )  # fmt: skip
         segment = segment_of_bets(bets)
         return SubjectSummary(
             profile=profile,

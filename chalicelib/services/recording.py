@@ -74,7 +74,8 @@ class BetRecorder:
         """Store a new bet, or return the stored one for a retried request: (bet, created).
 
         `source` names who reported it (an API key, a file, an import), for audit and idempotency;
-        `monitor=False` records without bet-path rules (history imports)."""
+        `monitor=False` records without bet-path rules or an activity marker for the schedule (history
+        imports: the past raises no alerts)."""
         if body.currency != self.currency:
             raise Invalid(
                 f"currency: this deployment takes {self.currency}, got {body.currency}",
@@ -93,7 +94,7 @@ class BetRecorder:
             category=status.category.value if status.category is not ClientCategory.none else None,
         )
         bet = self.build(body, bet_id, source, history)
-        if not self.bets.record(bet, fp, subjects):
+        if not self.bets.record(bet, fp, subjects, activity=monitor):
             # A concurrent retry won the race: answer as a replay.
             if existing := self.bets.get(bet_id):
                 return self._replay(existing, fp)

@@ -219,17 +219,18 @@ def test_post_bet(system: tuple[Api, Any, Recorder]) -> None:
         "calls": {"dynamodb:GetItem": 1, "dynamodb:Query": 1, "dynamodb:TransactWriteItems": 1},
         # GetItem bet (consistent, absent) 1 + Query of the customer's BET# items 0.5
         "rru": 1.5,
-        # bet + feed item + customer BET# item + PROFILE + activity marker + day marker, each <= 1 KB, x2
-        "wru": 12.0,
+        # bet + feed item + customer BET# item + PROFILE + activity marker + day marker + the bet's entry in
+        # its event's open-bets index (what POST /results Queries), each <= 1 KB, x2
+        "wru": 14.0,
     }
-    assert rec.items_written == 6
+    assert rec.items_written == 7
 
     with measure(rec, "POST /bets, anonymous"):
         assert api.post("/bets", bet_body(customer_id=None)).status_code == 201
     assert rec.snapshot() == {
         "calls": {"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1},
         "rru": 1.0,
-        "wru": 4.0,  # the bet and its feed item, in a two-item transaction
+        "wru": 6.0,  # the bet, its feed item and its event index entry, in a three-item transaction
     }
 
 

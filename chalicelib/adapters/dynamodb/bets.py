@@ -6,10 +6,13 @@ from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.client import Dynamo, TransactionCancelled, put
 from chalicelib.adapters.dynamodb.subjects import bet_writes, combined_odds
 from chalicelib.domain.bets import Bet
+from chalicelib.domain.results import event_key
+from chalicelib.domain.settlement import Settlement
 from chalicelib.domain.subjects import SubjectRef
 from chalicelib.ports import StoredBet
 
 FEED_TTL_DAYS = 35
+EVENT_INDEX_TTL_DAYS = 400  # an open bet whose event never gets a result leaves the index after this
 
 
 class DynamoBetStore:
@@ -22,9 +25,15 @@ class DynamoBetStore:
         item = self.db.get(self.tables["bets"], {"pk": keys.bet(bet_id)})
         if item is None:
             return None
-        return StoredBet(Bet.model_validate_json(item["doc"]), item["fingerprint"])
+        settled = item.get("settlement")
+        return StoredBet(
+            Bet.model_validate_json(item["doc"]),
+            item["fingerprint"],
+            Settlement.model_validate_json(settled) if settled else None,
+            item.get("settled_version"),
+        )
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True) -> bool:
         writes = [
             put(
                 self.tables["bets"],
@@ -40,7 +49,8 @@ class DynamoBetStore:
         at = bet.received_at
         writes.append(put(self.tables["monitoring"], self.feed_item(bet)))
         for ref in subjects:
-            writes += bet_writes(self.tables, ref, bet, self.history_days, at)
+            writes += bet_writes(self.tables, ref, bet, self.history_days, at, activity=activity)
+        writes += [put(self.tables["monitoring"], item) for item in event_items(bet)]
         try:
             self.db.transact(writes)
         except TransactionCancelled as exc:
@@ -72,3 +82,10 @@ class DynamoBetStore:
             "placed_at": keys.iso(bet.placed_at),
             "expires_at": int(at.timestamp()) + FEED_TTL_DAYS * 86400,
         }
+
+
+def event_items(bet: Bet) -> list[dict[str, object]]:
+    """The bet in the open-bets index of each of its events (what POST /results Queries)."""
+    expires = int(bet.placed_at.timestamp()) + EVENT_INDEX_TTL_DAYS * 86400
+    found = sorted({event_key(s.event) for s in bet.selections})
+    return [{"pk": keys.event_open(k), "sk": keys.bet(bet.bet_id), "expires_at": expires} for k in found]

@@ -34,6 +34,8 @@ def _row(i: dict[str, Any]) -> FeedRow:
         selections=list(i.get("sel") or []),
         risk_score=i.get("risk_score"),
         risk_level=i.get("risk_level"),
+        bet_state=i.get("bet_state"),
+        profit_minor=i.get("profit_minor"),
         detail=i.get("detail"),
         status=i.get("status"),
     )

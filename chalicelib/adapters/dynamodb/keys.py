@@ -24,6 +24,10 @@ Tables (declared in core/resources.py):
               pk RUNSTATE#<name>, sk STATE     how far the schedule has evaluated
               pk JOB#<id>, sk STATE            a writer merge or split job and its progress
               pk FEED#<yyyy-mm-ddThh>#<shard>, sk <recorded_at>#<bet id>   the bets as recorded
+              pk EVENT#<event key>, sk BET#<bet id>          a bet still open on the event (settlement)
+              pk SETTLED#<event key>#<date|->, sk BET#<bet id>  a bet settled with that result
+              pk RESULT#<event key>, sk <date|->             the event's result (by date; '-' undated)
+              pk IMPORT#<id>, sk STATE                       a history import's progress
                                                (knockbacks: kb:<id>, SMS requests: sms:<wager>)
               pk SMSOPEN, sk <received_at>#<wager>   SMS requests open for staff
   rules       pk CATALOGUE, sk <rule id>       the current version of each rule
@@ -284,3 +288,24 @@ def api_key(digest: str) -> str:
 
 def user(username: str) -> str:
     return f"USER#{username}"
+
+
+UNDATED = "-"  # sorts before every yyyy-mm-dd
+
+
+def event_open(event_key: str) -> str:
+    """The open bets on an event (by results.event_key): what a result settles, without a Scan."""
+    return f"EVENT#{event_key}"
+
+
+def event_settled(event_key: str, result_date: str | None) -> str:
+    """Bets settled with an event's result of that date (a corrected result re-settles them)."""
+    return f"SETTLED#{event_key}#{result_date or UNDATED}"
+
+
+def result(event_key: str) -> str:
+    return f"RESULT#{event_key}"
+
+
+def import_job(import_id: str) -> str:
+    return f"IMPORT#{import_id}"

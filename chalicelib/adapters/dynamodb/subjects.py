@@ -58,13 +58,19 @@ def activity_item(ref: SubjectRef, at: datetime) -> dict[str, Any]:
 
 
 def bet_writes(
-    tables: dict[str, str], ref: SubjectRef, bet: Bet, history_days: int, at: datetime, has_slip: bool = False
+    tables: dict[str, str],
+    ref: SubjectRef,
+    bet: Bet,
+    history_days: int,
+    at: datetime,
+    has_slip: bool = False,
+    activity: bool = True,
 ) -> list[dict[str, Any]]:
     """TransactWriteItems entries counting one bet for a subject: its window item, its running
     totals and its activity marker (idempotent together with the bet's own conditional Put)."""
     placed = bet.placed_at.astimezone(UTC)
     subject_key = keys.subject(ref)
-    return [
+    writes = [
         put(tables["subjects"], bet_item(ref, bet, history_days, has_slip)),
         update(
             tables["subjects"],
@@ -78,6 +84,7 @@ def bet_writes(
         put(tables["monitoring"], activity_item(ref, at)),
         put(tables["monitoring"], seen_item(ref, placed, history_days)),
     ]
+    return writes if activity else [w for i, w in enumerate(writes) if i != 2]
 
 
 def seen_item(ref: SubjectRef, placed: datetime, history_days: int) -> dict[str, Any]:
@@ -205,6 +212,8 @@ class DynamoSubjectStore:
             bets_total=int(item.get("bets_total", 0)),
             stake_total_minor=int(item.get("stake_total_minor", 0)),
             first_bet_at=item.get("first_bet_at"),
+            settled_bets=int(item.get("settled_bets", 0)),
+            profit_total_minor=int(item.get("profit_total_minor", 0)),
             knockbacks_total=int(item.get("knockbacks_total", 0)),
         )
 

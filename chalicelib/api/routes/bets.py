@@ -13,6 +13,7 @@ from chalicelib.api.errors import ApiError
 from chalicelib.api.spec import ANY_CONTENT, Ctx, Spec, endpoint, json_response
 from chalicelib.domain.access import Role
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
+from chalicelib.domain.settlement import Settlement
 
 bp = Blueprint(__name__)
 MAX_IDEMPOTENCY_KEY = 200
@@ -78,13 +79,19 @@ def post_bet(ctx: Ctx) -> Response:
     return json_response(body, 201 if created else 200, {"Location": f"/bets/{bet.bet_id}"})
 
 
+class BetView(Bet):
+    settlement: Settlement | None = Field(
+        default=None, description="Once results settle it: state, returns_minor, profit_minor, legs and lines."
+    )
+
+
 @bp.route("/bets/{bet_id}", methods=["GET"])
-@endpoint(bp, Spec("A stored bet with its risk", roles=(Role.ingest, Role.staff), response=Bet, errors=(404,)))
+@endpoint(bp, Spec("A stored bet with its risk", roles=(Role.ingest, Role.staff), response=BetView, errors=(404,)))
 def get_bet(ctx: Ctx, bet_id: str) -> Response:
-    bet = wiring.container().recorder.get(bet_id)
-    if bet is None:
+    stored = wiring.container().settler.view(bet_id)
+    if stored is None:
         raise ApiError(404, "not_found", f"bet {bet_id} not found")
-    return json_response(bet)
+    return json_response(BetView(**stored.bet.model_dump(), settlement=stored.settlement))
 
 
 @bp.route("/bets/{bet_id}/slip", methods=["POST"], content_types=ANY_CONTENT)

@@ -22,6 +22,11 @@ class WindowTotals(BaseModel):
     stake_minor: int
 
 
+class SettledWindow(BaseModel):
+    settled_bets: int = Field(description="Of the window's bets, those settled by results")
+    profit_minor: int = Field(description="Their P/L, the customer's side (negative: a loss)")
+
+
 class KnockbackTotals(BaseModel):
     knockbacks: int = Field(description="Bets the operator refused (knockback files) in the window.")
     kb_pct: float = Field(description="Knockbacks as a % of bets + knockbacks.")
@@ -34,7 +39,10 @@ class SubjectView(BaseModel):
     bets_total: int
     stake_total_minor: int
     first_bet_at: str | None
+    settled_bets: int = 0
+    profit_total_minor: int = Field(0, description="Settled P/L since the first bet, the customer's side")
     windows: dict[str, WindowTotals]
+    settled_windows: dict[str, SettledWindow] = Field(default_factory=dict)
     knockbacks_total: int = 0
     knockback_windows: dict[str, KnockbackTotals] = Field(default_factory=dict)
     linked: list[str] = Field(description="Linked writer ids (for a customer) or customer ids (for a writer).")
@@ -55,7 +63,12 @@ def _view(s: SubjectSummary) -> SubjectView:
         bets_total=p.bets_total,
         stake_total_minor=p.stake_total_minor,
         first_bet_at=p.first_bet_at,
+        settled_bets=p.settled_bets,
+        profit_total_minor=p.profit_total_minor,
         windows={k: WindowTotals(bets=w.bets, stake_minor=w.stake_minor) for k, w in s.windows.items()},
+        settled_windows={
+            k: SettledWindow(settled_bets=w.settled_bets, profit_minor=w.profit_minor) for k, w in s.windows.items()
+        },
         knockbacks_total=p.knockbacks_total,
         knockback_windows={k: KnockbackTotals(knockbacks=w.knockbacks, kb_pct=w.kb_pct) for k, w in s.windows.items()},
         linked=[ref.id for ref in s.linked],

@@ -1,0 +1,260 @@
+"""Batch history imports: a CSV of past bets (the bet API's fields, `domain/history_csv.py`)
+uploaded with a presigned POST, then read as a job in chunks, one queue message each.
+
+    start()     -> the job (pending) and the presigned upload
+    uploaded()  <- the upload's S3 notification: the job runs, chunk 0 is queued
+    step()      <- a chunk message: read the file from the chunk's byte offset (a ranged GET, streamed),
+                   record up to rows_per_chunk rows through the recorder, write the rejected rows'
+                   part of the error CSV, advance the job (conditional on the chunk), queue the next
+    finalize    <- the last step: the error CSV from its parts (streamed), the job done
+
+At least once: each row's bet is recorded with its import and row as its source (`bet_id` makes a
+second delivery a replay), the job advances only if it is still at the chunk (so a chunk delivered
+twice counts once), and a redelivered chunk that had already advanced re-sends the next message (in
+case that send was lost). Totals after a crash and redelivery equal those of a run without one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any
+from urllib.parse import unquote_plus
+
+from pydantic import ValidationError
+
+from chalicelib.core.clock import Clock, utcnow
+from chalicelib.core.observability import logger
+from chalicelib.domain.bets import BetIn
+from chalicelib.domain.errors import Conflict, Invalid, NotFound
+from chalicelib.domain.history_csv import (
+    CountingLines,
+    ErrorCsv,
+    HistoryCsvError,
+    HistoryCsvReader,
+    RowResult,
+    describe_validation_error,
+    header_line,
+)
+from chalicelib.domain.imports import ImportJob, ImportRequest, ImportState, ImportStep, S3Notification, S3TestEvent
+from chalicelib.ports import FileStore, ImportStore, MessageQueue
+from chalicelib.services.recording import BetRecorder
+from chalicelib.services.settlement import ResultFiles
+
+QUEUE = "imports"
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    bucket: str
+    prefix: str  # the bucket's notification prefix: uploads under it start their job
+    max_bytes: int
+    expires_s: int
+    rows_per_chunk: int = 2000
+    # A chunk also ends (at a row) after this long, well inside the queue's 300 s visibility timeout
+    # and the function's timeout, however slow the database is answering.
+    chunk_seconds: float = 120.0
+
+
+@dataclass
+class _Chunk:
+    rows: int = 0
+    recorded: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+
+
+class HistoryImports:
+    def __init__(
+        self,
+        store: ImportStore,
+        files: FileStore,
+        queue: MessageQueue,
+        recorder: BetRecorder,
+        limits: ImportLimits,
+        clock: Clock = utcnow,
+        result_files: ResultFiles | None = None,
+    ):
+        self.store, self.files, self.queue, self.recorder = store, files, queue, recorder
+        self.result_files = result_files  # results files dropped in the same bucket
+        self.limits = limits
+        self.clock = clock
+        self._source_key = re.compile(re.escape(limits.prefix) + r"(imp-[0-9a-f]{32})/source\.csv")
+
+    # --- staff ------------------------------------------------------------------------------------
+
+    def start(self, req: ImportRequest, actor: str) -> tuple[ImportJob, dict[str, Any]]:
+        import_id = f"imp-{uuid.uuid4().hex}"
+        now = self.clock()
+        job = ImportJob(
+            import_id=import_id, filename=req.filename, raise_alerts=req.raise_alerts, created_by=actor,
+            created_at=now, updated_at=now, object_key=f"{self.limits.prefix}{import_id}/source.csv",
+        )  # fmt: skip
+        self.store.create(job)
+        lim = self.limits
+        post = self.files.presign_post(lim.bucket, job.object_key, "text/csv", 1, lim.max_bytes, lim.expires_s)
+        upload = {**post, "object_key": job.object_key, "max_bytes": lim.max_bytes, "expires_in": lim.expires_s}
+        return job, upload
+
+    def get(self, import_id: str) -> ImportJob:
+        job = self.store.get(import_id)
+        if job is None:
+            raise NotFound(f"import {import_id} not found")
+        return job
+
+    def errors_url(self, import_id: str) -> str | None:
+        """A short-lived link to the error CSV (None while running, or when no row was rejected)."""
+        job = self.get(import_id)
+        if job.errors_key is None:
+            return None
+        return self.files.presign_get(self.limits.bucket, job.errors_key, self.limits.expires_s)
+
+    # --- the job ----------------------------------------------------------------------------------
+
+    def uploaded(self, key: str) -> None:
+        """An object was created under the prefix: a source upload starts its job (others are ignored:
+        the job's own error parts and CSV, and a second notification of the same upload)."""
+        m = self._source_key.fullmatch(key)  # imports/<id>/source.csv
+        if not m:
+            return
+        job = self.store.get(m.group(1))
+        if job is None:
+            logger.warning("upload for an unknown import", extra={"object_key": key})
+            return
+        if job.state is ImportState.pending:
+            job = job.model_copy(update={"state": ImportState.running, "updated_at": self.clock()})
+            if not self.store.save(job, 0):
+                return
+        if job.state is ImportState.running and job.next_chunk == 0:
+            self._send(ImportStep(import_id=job.import_id, chunk=0))
+
+    def handle(self, body: ImportStep | S3Notification | S3TestEvent) -> None:
+        """One message of the imports queue: a chunk step, or the notification of an upload."""
+        if isinstance(body, ImportStep):
+            self.step(body)
+        elif isinstance(body, S3Notification):
+            for rec in body.Records:
+                if not rec.eventName.startswith("ObjectCreated"):
+                    continue
+                key = unquote_plus(rec.s3.object.key)
+                if self.result_files is not None and self.result_files.wants(key):
+                    self.result_files.settle_file(key)
+                else:
+                    self.uploaded(key)
+
+    def step(self, msg: ImportStep) -> None:
+        job = self.store.get(msg.import_id)
+        if job is None or job.state in (ImportState.done, ImportState.failed, ImportState.pending):
+            return
+        if msg.chunk != job.next_chunk:
+            if msg.chunk == job.next_chunk - 1:
+                self._send_next(job)  # this chunk was done; its successor's message may have been lost
+            return
+        if job.eof:
+            self._finalize(job)
+        else:
+            self._chunk(job)
+
+    def _send(self, msg: ImportStep) -> None:
+        self.queue.send(QUEUE, msg.model_dump_json())
+
+    def _send_next(self, job: ImportJob) -> None:
+        if job.state is ImportState.running:
+            msg = ImportStep(import_id=job.import_id, chunk=job.next_chunk, step="finalize" if job.eof else "chunk")
+            self._send(msg)
+
+    def _chunk(self, job: ImportJob) -> None:
+        first = job.next_chunk == 0
+        stream = self.files.stream(self.limits.bucket, job.object_key, job.offset)
+        lines = CountingLines(stream, first=first, first_line=job.lines_before + 1)
+        try:
+            reader = HistoryCsvReader(lines if first else chain([header_line(job.columns)], lines))
+            errors = ErrorCsv(reader.columns)
+            out: list[str] = []
+            done = _Chunk()
+            deadline = time.monotonic() + self.limits.chunk_seconds
+            eof = True
+            for r in reader:
+                row = r._replace(row=job.rows_before + r.row, line=r.line if first else job.lines_before + r.line - 1)
+                problem = self._record(job, row)
+                done.rows += 1
+                if problem == "duplicate":
+                    done.duplicates += 1
+                elif problem is not None:
+                    done.rejected += 1
+                    out.append(errors.row(row, problem))
+                if done.rows >= self.limits.rows_per_chunk or time.monotonic() > deadline:
+                    eof = False
+                    break
+        except HistoryCsvError as exc:
+            self._fail(job, str(exc))
+            return
+        done.recorded = done.rows - done.duplicates - done.rejected
+        parts = list(job.error_parts)
+        if out:
+            self.files.write(self.limits.bucket, self._part_key(job, job.next_chunk), "".join(out).encode())
+            parts.append(job.next_chunk)
+        advanced = job.model_copy(
+            update={
+                "next_chunk": job.next_chunk + 1, "offset": job.offset + lines.bytes,
+                "rows_before": job.rows_before + done.rows, "lines_before": job.lines_before + lines.lines,
+                "columns": reader.columns, "eof": eof, "rows_read": job.rows_read + done.rows,
+                "recorded": job.recorded + done.recorded, "duplicates": job.duplicates + done.duplicates,
+                "rejected": job.rejected + done.rejected, "error_parts": parts, "updated_at": self.clock(),
+            }
+        )  # fmt: skip
+        if self.store.save(advanced, job.next_chunk):
+            logger.info("import chunk done", extra={"import_id": job.import_id, "chunk": job.next_chunk, **vars(done)})
+            self._send_next(advanced)
+
+    def _record(self, job: ImportJob, row: RowResult) -> str | None:
+        """None (recorded by this import), 'duplicate', or the problem for the error CSV."""
+        if row.error is not None or row.fields is None:
+            return row.error or "row: not a bet"
+        try:
+            body = BetIn.model_validate(row.fields)
+        except ValidationError as exc:
+            return describe_validation_error(exc)
+        source = f"import:{job.import_id}:row{row.row}"
+        try:
+            bet, created = self.recorder.record(body, source, monitor=job.raise_alerts)
+        except Conflict:
+            return "bet_id: already stored with different details"
+        except Invalid as exc:
+            return exc.message
+        return None if created or bet.ingested_by == source else "duplicate"
+
+    def _part_key(self, job: ImportJob, chunk: int) -> str:
+        return f"{self.limits.prefix}{job.import_id}/errors/{chunk:06d}.csv"
+
+    def _error_csv(self, job: ImportJob) -> Iterator[bytes]:
+        yield ErrorCsv(job.columns).header().encode()
+        for chunk in job.error_parts:
+            part = self.files.read_optional(self.limits.bucket, self._part_key(job, chunk))
+            if part is None:
+                raise RuntimeError(f"error part {chunk} of {job.import_id} is missing")
+            yield part
+
+    def _finalize(self, job: ImportJob) -> None:
+        key = None
+        if job.error_parts:
+            key = f"{self.limits.prefix}{job.import_id}/errors.csv"
+            self.files.write_stream(self.limits.bucket, key, self._error_csv(job))
+        done = job.model_copy(
+            update={"state": ImportState.done, "next_chunk": job.next_chunk + 1, "errors_key": key,
+                    "updated_at": self.clock()}
+        )  # fmt: skip
+        if self.store.save(done, job.next_chunk):
+            logger.info("import done", extra={"import_id": job.import_id, "rows_read": job.rows_read})
+
+    def _fail(self, job: ImportJob, error: str) -> None:
+        failed = job.model_copy(
+            update={"state": ImportState.failed, "next_chunk": job.next_chunk + 1, "error": error,
+                    "updated_at": self.clock()}
+        )  # fmt: skip
+        if self.store.save(failed, job.next_chunk):
+            logger.warning("import failed", extra={"import_id": job.import_id, "error": error})
