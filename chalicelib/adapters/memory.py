@@ -718,6 +718,9 @@ class MemoryIntake:
             if stored is None or stored.request.status is not expected:
                 return False
             self.sms_map[request.wager_number] = StoredSms(request, stored.fingerprint)
+            row = self.feed.rows.get(self.feed._pos(request.recorded_at, f"sms:{request.wager_number}"))
+            if row is not None:
+                row.status = request.status.value  # the feed row says it is closed now
         return True
 
     def open_sms(self, limit: int, cursor: str | None) -> tuple[list[SmsRequest], str | None]:

@@ -36,6 +36,7 @@ def _row(i: dict[str, Any]) -> FeedRow:
         risk_level=i.get("risk_level"),
         detail=i.get("detail"),
         status=i.get("status"),
+        offered_minor=i.get("offered_minor"),
     )
 
 

@@ -1,5 +1,6 @@
 // The live feed (GET /feed) and the risk feed (GET /feed/risk): the 150 newest bets, knockbacks
-// and SMS requests, filtered; new rows arrive by polling with the since-cursor every 5 s (paused
+// and SMS requests (each row says which; a knockback shows why it was refused and the stake offered,
+// an SMS request its text and whether it is open for staff), filtered; new rows arrive by polling with the since-cursor every 5 s (paused
 // on request, or while the tab is hidden) and are announced politely; "Load older" pages back by cursor.
 
 import { path } from "../api.js";
@@ -38,13 +39,44 @@ export function riskBadge(level, score) {
   return badge(`${level}${score != null ? ` ${score}` : ""}`, level === "low" ? "info" : level);
 }
 
+const RECORD_LABELS = { bet: "bet", knockback: "knockback", sms: "SMS" };
+// A knockback's and an SMS request's status, in words (the API's vocabulary) and a colour.
+const STATUS = {
+  knockback: { liability_exceeded: ["liability exceeded", "high"], refused: ["refused", "medium"] },
+  sms: { open: ["open: staff to read", "status-open"], recorded: ["recorded as a bet", "status-resolved"], closed: ["closed", "off"] },
+};
+const DETAIL_CHARS = 90;
+
 function recordCell(r) {
-  const kind = r.record_type === "bet" ? null : badge(words(r.record_type), "info");
+  const kind = badge(RECORD_LABELS[r.record_type] ?? words(r.record_type), `rec-${r.record_type}`);
   // Ids are long: the first characters shown, the whole id as the link's name and tooltip.
   const text = r.record_id.length > 12 ? `${r.record_id.slice(0, 10)}…` : r.record_id;
   const props = { "data-key": r.record_id, "aria-label": r.record_id, title: r.record_id, class: "record-id" };
-  const id = r.record_type === "bet" ? link(path`#/bets/${r.record_id}`, text, props) : h("span", props, text);
-  return [kind, kind ? " " : null, id];
+  let id;
+  if (r.record_type === "bet" || (r.record_type === "sms" && r.status === "recorded")) {
+    id = link(path`#/bets/${r.record_id}`, text, props); // a recorded SMS is the bet of its wager number
+  } else if (r.record_type === "sms" && r.status === "open") {
+    id = link("#/sms", text, props);
+  } else {
+    id = h("span", props, text);
+  }
+  return [kind, " ", id];
+}
+
+/** What a knockback or an SMS request adds to its row: why it was refused and what was offered, or the text. */
+export function recordDetail(r) {
+  if (r.record_type === "bet") return null;
+  const [label, cls] = STATUS[r.record_type]?.[r.status] ?? [words(r.status ?? ""), "info"];
+  const text = r.detail ?? "";
+  const short = text.length > DETAIL_CHARS ? `${text.slice(0, DETAIL_CHARS - 1)}…` : text;
+  return h(
+    "span",
+    { class: "record-detail" },
+    r.status ? badge(label, cls) : null,
+    " ",
+    h("span", { class: "detail-text", title: text }, r.record_type === "sms" ? `“${short.replace(/\s+/g, " ")}”` : short),
+    r.offered_minor != null ? h("span", { class: "offered" }, ` · max ${money(r.offered_minor)} offered`) : null,
+  );
 }
 
 function row(r, fresh) {
@@ -59,7 +91,12 @@ function row(r, fresh) {
       r.writer_id ? link(path`#/writers/${r.writer_id}`, r.writer_id) : "—",
       [r.shop_id ?? "online", h("br"), h("span", { class: "muted" }, words(r.channel ?? "—"))],
       h("span", { class: "num" }, r.stake_minor != null ? money(r.stake_minor) : "—"),
-      [r.selections.length ? r.selections.join("; ") : "—", h("br"), h("span", { class: "muted" }, words(r.sport ?? ""))],
+      [
+        r.selections.length ? r.selections.join("; ") : "—",
+        h("br"),
+        h("span", { class: "muted" }, words(r.sport ?? "")),
+        recordDetail(r) ? [h("br"), recordDetail(r)] : null,
+      ],
       riskBadge(r.risk_level, r.risk_score),
     ],
   };
