@@ -158,8 +158,12 @@ class FeedStore(Protocol):
         """The newest rows recorded in [start, end] older than cursor `before`, and the next cursor."""
         ...
 
-    def newer(self, since: str, limit: int, f: FeedFilter) -> list[FeedRow]:
-        """Rows recorded after cursor `since`, oldest first."""
+    def newer(self, since: str, end: datetime, limit: int, f: FeedFilter) -> list[FeedRow]:
+        """Rows recorded after cursor `since` and up to `end`, oldest first."""
+        ...
+
+    def mark(self, at: datetime, after: str | None = None) -> str:
+        """A since-cursor for "every row recorded up to `at` has been read" (`after` when that is later)."""
         ...
 
     def set_writer(self, bet: Bet, writer_id: str) -> None:

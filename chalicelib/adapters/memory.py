@@ -146,6 +146,7 @@ class MemoryFeed:
 
     def __init__(self) -> None:
         self.rows: dict[str, FeedRow] = {}
+        self.reads = 0  # polls (newer), for tests of what a poll costs
 
     @staticmethod
     def _pos(at: datetime, bet_id: str) -> str:
@@ -203,10 +204,15 @@ class MemoryFeed:
         page = found[:limit]
         return page, (page[-1].cursor if len(found) > limit else None)
 
-    def newer(self, since: str, limit: int, f: FeedFilter) -> list[FeedRow]:
-        since = position_of(since)
-        found = [r.model_copy() for pos, r in sorted(self.rows.items()) if pos > since and self._match(r, f)]
+    def newer(self, since: str, end: datetime, limit: int, f: FeedFilter) -> list[FeedRow]:
+        since, hi = position_of(since), self._pos(end, "~")
+        self.reads += 1
+        found = [r.model_copy() for pos, r in sorted(self.rows.items()) if since < pos <= hi and self._match(r, f)]
         return found[:limit]
+
+    def mark(self, at: datetime, after: str | None = None) -> str:
+        pos = self._pos(at, "~")  # after every row recorded at or before `at`
+        return after if after is not None and position_of(after) > pos else position_token(pos)
 
 
 class MemoryBets:

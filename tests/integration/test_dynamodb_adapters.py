@@ -374,5 +374,5 @@ def test_feed_pages_across_shards_and_hours_each_row_once(adapters: wiring.Adapt
     k1 = adapters.feed.page(start, NOW + timedelta(hours=1), None, 50, FeedFilter(customer_id="K1"))[0]
     assert {r.customer_id for r in k1} == {"K1"} and len(k1) == 8
     oldest = adapters.feed.page(start, NOW + timedelta(hours=1), None, 50, FeedFilter())[0][-1]
-    newer = adapters.feed.newer(oldest.cursor, 5, FeedFilter())
+    newer = adapters.feed.newer(oldest.cursor, NOW + timedelta(hours=1), 5, FeedFilter())
     assert [r.record_id for r in newer] == ids[1:6]

@@ -1,7 +1,8 @@
 // The live feed (GET /feed) and the risk feed (GET /feed/risk): the 150 newest bets, knockbacks
 // and SMS requests (each row says which; a knockback shows why it was refused and the stake offered,
-// an SMS request its text and whether it is open for staff), filtered; new rows arrive by polling with the since-cursor every 5 s (paused
-// on request, or while the tab is hidden) and are announced politely; "Load older" pages back by cursor.
+// an SMS request its text and whether it is open for staff), filtered; new rows arrive by polling
+// with the since-cursor every 5 s (an empty page has one too; paused on request, or while the tab
+// is hidden) and are announced politely; "Load older" pages back by cursor.
 
 import { path } from "../api.js";
 import { badge, choice, field, h, link, replaceKeepingFocus, table } from "../dom.js";
@@ -9,7 +10,6 @@ import { CATEGORIES, CATEGORY_LABELS, clockTime, money, RISK_LEVELS, shortTime, 
 
 export const PAGE = 150;
 const REFRESH_MS = 5_000;
-const EMPTY_REFRESH_MS = 30_000; // an empty page has no since-cursor: re-read it, but less often
 const HOURS = [1, 3, 6, 12, 24, 48, 72, 168];
 // The text filters, as the API names them.
 const TEXT = [
@@ -157,11 +157,9 @@ export default async function feedView(ctx) {
   async function poll() {
     if (!auto.checked) return;
     try {
-      if (!state.since) {
-        // Nothing yet to poll after: read the first page again (a whole time range, so not every 5 s).
-        if (Date.now() - state.updated < EMPTY_REFRESH_MS) return;
-        return await first();
-      }
+      // Every first page has a since-cursor, an empty one too ("read up to now"): a poll reads only
+      // what arrived since the last one, however long the filters have matched nothing.
+      if (!state.since) return await first();
       const body = await ctx.api.get(endpoint, { query: query({ since: state.since }), signal: ctx.signal });
       state.since = body.since ?? state.since;
       state.updated = new Date();
