@@ -287,6 +287,10 @@ class AlertStore(Protocol):
         """Newest first."""
         ...
 
+    def count(self, status: AlertStatus, limit: int) -> int:
+        """How many alerts (not shadow hits) have this status, counting no further than `limit`."""
+        ...
+
     def search(self, query: AlertQuery, limit: int, cursor: str | None) -> tuple[list[Alert], str | None]:
         """Newest first, a page at a time; the cursor continues where the page ended."""
         ...

@@ -146,7 +146,6 @@ class MemoryFeed:
 
     def __init__(self) -> None:
         self.rows: dict[str, FeedRow] = {}
-        self.reads = 0  # polls (newer), for tests of what a poll costs
 
     @staticmethod
     def _pos(at: datetime, bet_id: str) -> str:
@@ -206,7 +205,6 @@ class MemoryFeed:
 
     def newer(self, since: str, end: datetime, limit: int, f: FeedFilter) -> list[FeedRow]:
         since, hi = position_of(since), self._pos(end, "~")
-        self.reads += 1
         found = [r.model_copy() for pos, r in sorted(self.rows.items()) if since < pos <= hi and self._match(r, f)]
         return found[:limit]
 
@@ -535,6 +533,9 @@ class MemoryAlerts:
 
     def recent(self, since: datetime, until: datetime, limit: int) -> list[Alert]:
         return self.search(AlertQuery(since=since, until=until), limit, None)[0]
+
+    def count(self, status: AlertStatus, limit: int) -> int:
+        return min(limit, sum(1 for a in self.items.values() if a.status == status and not a.shadow))
 
     def search(self, query: AlertQuery, limit: int, cursor: str | None) -> tuple[list[Alert], str | None]:
         q = query

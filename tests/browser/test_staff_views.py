@@ -115,6 +115,10 @@ def test_an_alert_is_worked_as_a_case_and_resolved(page: Page, stack: Stack, day
     p.goto(f"/ui#/alerts/{day.case_alert_id}")
     _heading(page, day.case_alert_title)
     assert "open" in p.locator(".badges").inner_text()
+    # The menu counts the open alerts (GET /alerts/count), this one among them.
+    open_before = _api(stack).get(f"{stack.url}/alerts/count", timeout=30).json()["count"]
+    assert open_before >= 1
+    page.until(f"document.querySelector('#nav-open-alerts')?.textContent === '{open_before} open'")
     case = p.get_by_role("region", name="Case")
     assert case.get_by_role("button", name="Resolve").count() == 0  # not from open
     page.shot("alert-case-open")
@@ -154,6 +158,10 @@ def test_an_alert_is_worked_as_a_case_and_resolved(page: Page, stack: Stack, day
     # The list counts it as resolved now.
     p.goto("/ui#/alerts?status=resolved")
     p.locator("#alerts-table").get_by_role("link", name=day.case_alert_title).wait_for()
+    # ...and the menu's count, read again with the page, has one open alert fewer.
+    shown = f"'{open_before - 1} open'" if open_before > 1 else "''"
+    menu = "(e => (e.hidden ? '' : e.textContent))(document.querySelector('#nav-open-alerts'))"
+    page.until(f"{menu} === {shown}")
     assert page.errors == [] and page.foreign() == []
 
 
