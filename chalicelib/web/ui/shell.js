@@ -26,6 +26,8 @@ export function createShell({ routes, session, navigate, logout, openAlerts }) {
       if (mine !== asked) return; // a later answer is on its way
       alertCount.replaceChildren(`${c.count}${c.capped ? "+" : ""}`, h("span", { class: "visually-hidden" }, " open"));
       alertCount.hidden = c.count === 0;
+      // The link keeps its name ("Alerts"); the count is its description.
+      alertsLink?.[c.count ? "setAttribute" : "removeAttribute"]("aria-describedby", alertCount.id);
       alertCount.title = `${c.count}${c.capped ? "+" : ""} open alert${c.count === 1 && !c.capped ? "" : "s"}`;
     } catch {
       if (mine === asked) alertCount.hidden = true; // the menu works without it
@@ -41,9 +43,9 @@ export function createShell({ routes, session, navigate, logout, openAlerts }) {
         { href: `#${r.path}`, class: r.soon ? "nav-soon" : null },
         r.nav,
         r.soon ? h("span", { class: "soon-tag" }, "soon") : null,
-        r.path === "/alerts" ? [" ", alertCount] : null,
       ),
     }));
+  const alertsLink = navLinks.find(({ route: r }) => r.path === "/alerts")?.a;
   const who = h("span", { class: "who" });
   const kind = h(
     "select",
@@ -91,7 +93,11 @@ export function createShell({ routes, session, navigate, logout, openAlerts }) {
     "header",
     { class: "topbar" },
     h("a", { class: "brand", href: "#/alerts" }, "betwatch"),
-    h("nav", { "aria-label": "Main" }, h("ul", {}, navLinks.map(({ a }) => h("li", {}, a)))),
+    h(
+      "nav",
+      { "aria-label": "Main" },
+      h("ul", {}, navLinks.map(({ route: r, a }) => h("li", {}, a, r.path === "/alerts" ? alertCount : null))),
+    ),
     lookup,
     h("div", { class: "user" }, who, h("button", { type: "button", class: "secondary", onClick: logout }, "Log out")),
   );
