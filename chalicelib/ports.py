@@ -165,8 +165,12 @@ class FeedStore(Protocol):
         """The newest rows recorded in [start, end] older than cursor `before`, and the next cursor."""
         ...
 
-    def newer(self, since: str, limit: int, f: FeedFilter) -> list[FeedRow]:
-        """Rows recorded after cursor `since`, oldest first."""
+    def newer(self, since: str, end: datetime, limit: int, f: FeedFilter) -> list[FeedRow]:
+        """Rows recorded after cursor `since` and up to `end`, oldest first."""
+        ...
+
+    def mark(self, at: datetime, after: str | None = None) -> str:
+        """A since-cursor for "every row recorded up to `at` has been read" (`after` when that is later)."""
         ...
 
     def set_writer(self, bet: Bet, writer_id: str) -> None:
@@ -288,6 +292,10 @@ class AlertStore(Protocol):
 
     def recent(self, since: datetime, until: datetime, limit: int) -> list[Alert]:
         """Newest first."""
+        ...
+
+    def count(self, status: AlertStatus, limit: int) -> int:
+        """How many alerts (not shadow hits) have this status, counting no further than `limit`."""
         ...
 
     def search(self, query: AlertQuery, limit: int, cursor: str | None) -> tuple[list[Alert], str | None]:

@@ -209,10 +209,14 @@ class MemoryFeed:
         page = found[:limit]
         return page, (page[-1].cursor if len(found) > limit else None)
 
-    def newer(self, since: str, limit: int, f: FeedFilter) -> list[FeedRow]:
-        since = position_of(since)
-        found = [r.model_copy() for pos, r in sorted(self.rows.items()) if pos > since and self._match(r, f)]
+    def newer(self, since: str, end: datetime, limit: int, f: FeedFilter) -> list[FeedRow]:
+        since, hi = position_of(since), self._pos(end, "~")
+        found = [r.model_copy() for pos, r in sorted(self.rows.items()) if since < pos <= hi and self._match(r, f)]
         return found[:limit]
+
+    def mark(self, at: datetime, after: str | None = None) -> str:
+        pos = self._pos(at, "~")  # after every row recorded at or before `at`
+        return after if after is not None and position_of(after) > pos else position_token(pos)
 
 
 class MemoryBets:
@@ -594,6 +598,9 @@ class MemoryAlerts:
     def recent(self, since: datetime, until: datetime, limit: int) -> list[Alert]:
         return self.search(AlertQuery(since=since, until=until), limit, None)[0]
 
+    def count(self, status: AlertStatus, limit: int) -> int:
+        return min(limit, sum(1 for a in self.items.values() if a.status == status and not a.shadow))
+
     def search(self, query: AlertQuery, limit: int, cursor: str | None) -> tuple[list[Alert], str | None]:
         q = query
         until = q.until or datetime.now(UTC)
@@ -812,6 +819,9 @@ class MemoryIntake:
             if stored is None or stored.request.status is not expected:
                 return False
             self.sms_map[request.wager_number] = StoredSms(request, stored.fingerprint)
+            row = self.feed.rows.get(self.feed._pos(request.recorded_at, f"sms:{request.wager_number}"))
+            if row is not None:
+                row.status = request.status.value  # the feed row says it is closed now
         return True
 
     def open_sms(self, limit: int, cursor: str | None) -> tuple[list[SmsRequest], str | None]:

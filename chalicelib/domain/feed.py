@@ -30,6 +30,7 @@ class FeedRow(BaseModel):
     category: ClientCategory = ClientCategory.none
     detail: str | None = Field(default=None, description="A knockback's error message, an SMS request's text.")
     status: str | None = Field(default=None, description="knockback: refused, liability_exceeded; sms: recorded, open.")
+    offered_minor: int | None = Field(default=None, description="A knockback's maximum stake offered instead.")
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,7 @@ def knockback_row(record: KnockbackRecord) -> dict[str, Any]:
         "selections": [f"{s.selection} ({s.event})" for s in kb.selections],
         "detail": kb.error_message,
         "status": "liability_exceeded" if kb.liability_exceeded else "refused",
+        "offered_minor": kb.max_stake_minor,
     }
 
 

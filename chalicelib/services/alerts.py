@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.core.clock import Clock, utcnow
-from chalicelib.domain.alerts import Alert, AlertEvent, IllegalTransition, Outcome, transition
+from chalicelib.domain.alerts import Alert, AlertEvent, AlertStatus, IllegalTransition, Outcome, transition
 from chalicelib.domain.errors import Conflict, Invalid, NotFound
 from chalicelib.ports import AlertQuery, AlertStore
 
 MAX_SNOOZE = timedelta(days=90)
+COUNT_CAP = 99  # the menu says "99+" beyond: one bounded Query, whatever the backlog
 
 
 class AlertCases:
@@ -23,6 +24,11 @@ class AlertCases:
         if alert is None:
             raise NotFound(f"alert {alert_id} not found")
         return alert
+
+    def count(self, status: AlertStatus) -> tuple[int, bool]:
+        """How many alerts have this status, up to COUNT_CAP, and whether there are more."""
+        n = self.alerts.count(status, COUNT_CAP + 1)
+        return min(n, COUNT_CAP), n > COUNT_CAP
 
     def recent(self, days: int, limit: int) -> list[Alert]:
         now = self.clock()

@@ -115,6 +115,10 @@ def test_an_alert_is_worked_as_a_case_and_resolved(page: Page, stack: Stack, day
     p.goto(f"/ui#/alerts/{day.case_alert_id}")
     _heading(page, day.case_alert_title)
     assert "open" in p.locator(".badges").inner_text()
+    # The menu counts the open alerts (GET /alerts/count), this one among them.
+    open_before = _api(stack).get(f"{stack.url}/alerts/count", timeout=30).json()["count"]
+    assert open_before >= 1
+    page.until(f"document.querySelector('#nav-open-alerts')?.textContent === '{open_before} open'")
     case = p.get_by_role("region", name="Case")
     assert case.get_by_role("button", name="Resolve").count() == 0  # not from open
     page.shot("alert-case-open")
@@ -154,6 +158,10 @@ def test_an_alert_is_worked_as_a_case_and_resolved(page: Page, stack: Stack, day
     # The list counts it as resolved now.
     p.goto("/ui#/alerts?status=resolved")
     p.locator("#alerts-table").get_by_role("link", name=day.case_alert_title).wait_for()
+    # ...and the menu's count, read again with the page, has one open alert fewer.
+    shown = f"'{open_before - 1} open'" if open_before > 1 else "''"
+    menu = "(e => (e.hidden ? '' : e.textContent))(document.querySelector('#nav-open-alerts'))"
+    page.until(f"{menu} === {shown}")
     assert page.errors == [] and page.foreign() == []
 
 
@@ -303,3 +311,99 @@ def test_an_admin_toggles_a_rule_and_staff_may_only_read(page: Page, stack: Stac
         staff.shot("rules-staff")
     finally:
         staff.context.close()
+
+
+def _drop_bet_file(name: str, data: bytes) -> None:
+    """A file in the bet-files bucket under incoming/, as the operator's system drops them: the
+    bucket's notification and the stack's event runner take it from there (the consumer path)."""
+    import boto3
+
+    from tests.browser.stack import ROOT
+
+    env = dict(line.split("=", 1) for line in (ROOT / ".local" / "env").read_text().splitlines() if "=" in line)
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
+        aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+    )
+    s3.put_object(Bucket=env["BETWATCH_BUCKET_BET_FILES"], Key=f"incoming/browser/{name}", Body=data)
+
+
+def test_knockbacks_and_sms_requests_show_in_the_feed_and_an_sms_is_closed(page: Page, stack: Stack, day: Day) -> None:
+    from datetime import timedelta
+
+    from chalicelib.domain.uk_time import LONDON
+    from tests.browser.stack import wait_for
+
+    attempted = (datetime.now(UTC) - timedelta(minutes=5)).astimezone(LONDON)
+    _drop_bet_file(
+        "kb.txt",
+        (
+            "Knockback Details: KB-BROWSER-1\nCustomer Ref: KB7\n- Error Message: Maximum liability exceeded\n"
+            f"- Liability Exceeded: True\n- Maximum stake available: £2.50\n{attempted:%d/%m/%Y %H:%M:%S}\n"
+            "- Meeting Name: Ascot 14:30\n- Selection Name: Sea Bird\n- Bet Price: 5.5\n"
+            "- Wager Name: Single\n- Total Stake: £50.00\n"
+        ).encode(),
+    )
+    _drop_bet_file(
+        "sms.txt",
+        (
+            b"Wager Number = 5550199\nCustomer Reference: KB7\nMobile Number: 447700900199\n"
+            b"SMS Wager Text: can i have a fiver on the\nfavourite in the 3.15 please\ncheers Dave\n"
+        ),
+    )
+    api = _api(stack)
+
+    def arrived() -> list[dict[str, Any]] | None:
+        rows = api.get(stack.url + "/feed", params={"customer_id": "KB7"}, timeout=30).json()["rows"]
+        return rows if {r["record_type"] for r in rows} == {"knockback", "sms"} else None
+
+    wait_for("the knockback and the SMS request in the feed", arrived, 60)
+
+    p = page.p
+    page.login()
+    p.goto("/ui#/feed?record_type=knockback")
+    _heading(page, "Live feed")
+    assert p.get_by_label("Record").input_value() == "knockback"
+    rows = p.locator("#feed-table tbody tr")
+    row = p.locator("#feed-table tbody tr", has=p.get_by_text("KB-BROWSER-1", exact=False))
+    row.wait_for()
+    text = row.inner_text()
+    assert "knockback" in text and "liability exceeded" in text and "Maximum liability exceeded" in text
+    assert "max £2.50 offered" in text and "£50.00" in text and "Sea Bird" in text and "KB7" in text
+    assert all("knockback" in t for t in rows.all_inner_texts())  # the filter: knockbacks only
+    page.shot("feed-knockbacks")
+
+    p.get_by_label("Record").select_option("sms")
+    p.get_by_role("button", name="Apply").click()
+    page.until("location.hash.includes('record_type=sms')")
+    row = p.locator("#feed-table tbody tr", has=p.get_by_role("link", name="5550199"))
+    row.wait_for()
+    text = row.inner_text()
+    assert "SMS" in text and "open: staff to read" in text and "can i have a fiver on the favourite" in text
+    assert "447700900199" not in text  # the mobile number never reaches a feed
+    # Every row's record type is in words on the unfiltered feed too.
+    p.get_by_label("Record").select_option("")
+    p.get_by_role("button", name="Apply").click()
+    page.until("!location.hash.includes('record_type')")
+    rows_js = "[...document.querySelectorAll('#feed-table tbody tr')]"
+    every_typed = f"{rows_js}.every(r => r.querySelector('[class*=badge-rec-]'))"
+    page.until(every_typed)
+    page.shot("feed-record-types")
+
+    # The open request in the SMS requests list, closed by staff with a note.
+    p.get_by_role("navigation", name="Main").get_by_role("link", name="SMS requests").click()
+    _heading(page, "SMS requests")
+    req = p.locator("#sms-table tbody tr", has=p.get_by_text("5550199", exact=True))
+    assert "favourite in the 3.15" in req.inner_text() and "447700900199" not in req.inner_text()
+    assert "•••••" in req.inner_text()
+    page.shot("sms-requests")
+    req.get_by_label("What was done").fill("Rang Dave: a fiver on the favourite, placed at the counter.")
+    req.get_by_role("button", name="Close").click()
+    p.get_by_text("Closed 5550199.").wait_for()
+    p.get_by_text("No SMS requests are open.").wait_for(timeout=10_000)
+    st = api.get(f"{stack.url}/sms-requests/5550199", timeout=30).json()
+    assert st["status"] == "closed" and st["closed_by"].endswith("sam.staff") and st["note"].startswith("Rang Dave")
+    assert page.errors == [] and page.foreign() == []

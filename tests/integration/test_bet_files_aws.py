@@ -130,6 +130,7 @@ def test_sms_requests_open_list_pages_and_follows_the_status(provisioned: dict[s
     assert [r.wager_number for r in a.intake.open_sms(10, None)[0]] == ["W0", "W2", "R1"]
     rows, _ = a.feed.page(AT - timedelta(hours=1), AT + timedelta(hours=1), None, 10, FeedFilter(record_type="sms"))
     assert len(rows) == 4 and all("900123" not in r.model_dump_json() for r in rows)
+    assert {r.record_id: r.status for r in rows} == {"W0": "open", "W1": "closed", "W2": "open", "R1": "open"}
 
 
 def test_the_consumer_records_and_quarantines_through_the_real_adapters(provisioned: dict[str, str]) -> None:

@@ -210,6 +210,12 @@ def test_alert_search_filters_pages_and_conditional_updates(adapters: wiring.Ada
     assert [a.alert_id for a in store.search(AlertQuery(assignee="bob"), 10, None)[0]] == ["al-0"]
     assert [a.alert_id for a in store.search(AlertQuery(status=AlertStatus.acknowledged), 10, None)[0]] == ["al-0"]
     assert "al-0" not in {a.alert_id for a in store.search(AlertQuery(status=AlertStatus.open), 10, None)[0]}
+    # The menu's count: one Query of the by_status index, shadow hits apart, no further than the limit.
+    calls: list[str] = []
+    store.db.client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    assert store.count(AlertStatus.open, 100) == 4 and store.count(AlertStatus.acknowledged, 100) == 1
+    assert store.count(AlertStatus.open, 3) == 3 and store.count(AlertStatus.resolved, 100) == 0
+    assert calls == ["Query"] * 4
 
 
 def test_snoozes_block_new_alerts_until_they_end(adapters: wiring.Adapters) -> None:
@@ -374,5 +380,5 @@ def test_feed_pages_across_shards_and_hours_each_row_once(adapters: wiring.Adapt
     k1 = adapters.feed.page(start, NOW + timedelta(hours=1), None, 50, FeedFilter(customer_id="K1"))[0]
     assert {r.customer_id for r in k1} == {"K1"} and len(k1) == 8
     oldest = adapters.feed.page(start, NOW + timedelta(hours=1), None, 50, FeedFilter())[0][-1]
-    newer = adapters.feed.newer(oldest.cursor, 5, FeedFilter())
+    newer = adapters.feed.newer(oldest.cursor, NOW + timedelta(hours=1), 5, FeedFilter())
     assert [r.record_id for r in newer] == ids[1:6]

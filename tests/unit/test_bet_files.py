@@ -228,6 +228,7 @@ def test_a_knockback_is_stored_counted_in_the_profile_and_fed(c: wiring.Containe
     rows = api.get("/feed?record_type=knockback").json_body["rows"]
     assert [(r["record_type"], r["record_id"], r["stake_minor"]) for r in rows] == [("knockback", "KB-1", 5000)]
     assert rows[0]["detail"].startswith("Maximum liability") and rows[0]["status"] == "liability_exceeded"
+    assert rows[0]["offered_minor"] == 250  # the most the operator would have taken, on the row
     assert {r["record_type"] for r in api.get("/feed").json_body["rows"]} == {"bet", "knockback"}
 
 
@@ -289,6 +290,8 @@ def test_an_sms_nobody_can_read_as_a_bet_is_open_for_staff_until_closed(c: wirin
     r = close("5550125", {"note": "called Dave, placed by hand", "bet_id": "manual-1"})
     assert r.status_code == 200 and r.json_body["status"] == "closed" and r.json_body["closed_by"].startswith("user:")
     assert api.get("/sms-requests").json_body["requests"] == []
+    (row,) = api.get("/feed?record_type=sms").json_body["rows"]
+    assert row["status"] == "closed"  # the feed row follows
     again = close("5550125", {"note": "twice"})
     assert again.status_code == 409 and again.json_body["error"] == "not_open"
     assert close("none", {"note": "nope"}).status_code == 404

@@ -217,3 +217,21 @@ def test_days_counts_calendar_days_from_midnight_utc() -> None:
         assert q.since is not None and q.until is not None
         assert q.since == day_start(q.since) and q.since.tzinfo is not None
         assert (day_start(q.until) - q.since).days == days - 1
+
+
+def test_the_open_alert_count_follows_the_workflow_and_stops_at_its_cap(
+    api: Api, services: wiring.Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert api.get("/alerts/count").json_body == {"status": "open", "count": 0, "capped": False, "cap": 99}
+    ids = raise_alerts(api, services, ["N1", "N2", "N3"])
+    assert api.get("/alerts/count?status=open").json_body["count"] == 3
+    assert post(api, f"/alerts/{ids[0]}/acknowledge", {}).status_code == 200
+    assert api.get("/alerts/count?status=open").json_body["count"] == 2
+    assert api.get("/alerts/count?status=acknowledged").json_body["count"] == 1
+    monkeypatch.setattr("chalicelib.services.alerts.COUNT_CAP", 1)
+    capped = api.get("/alerts/count").json_body
+    assert (capped["count"], capped["capped"]) == (1, True)  # "1+": never a count past the cap
+    bad = api.get("/alerts/count?status=maybe")
+    assert bad.status_code == 400 and bad.json_body["error"] and bad.json_body["details"][0]["field"] == "query.status"
+    assert api.get("/alerts/count?limit=5").status_code == 400  # unknown parameters refused
+    assert api.get("/alerts/count", headers={"x-api-key": api.ingest_key}).status_code == 403

@@ -99,3 +99,63 @@ def test_whitelist_is_audited_and_reaches_the_scorer(api: Api, services: wiring.
     assert cleared.status_code == 200 and cleared.json_body["whitelisted_until"] is None
     actions = [e["action"] for e in api.get("/customers/W1/audit").json_body["events"]]
     assert actions == ["whitelisted", "whitelist_removed"]
+
+
+def test_an_empty_feed_page_still_has_a_since_cursor_so_polls_read_only_what_is_new(api: Api) -> None:
+    quiet = api.get("/feed?customer_id=NOBODY").json_body
+    assert quiet["rows"] == [] and quiet["since"]  # not null: poll from here, not the whole range again
+    bet = place(api, customer_id="NOBODY")
+    polled = api.get(f"/feed?customer_id=NOBODY&since={quiet['since']}").json_body
+    assert [r["record_id"] for r in polled["rows"]] == [bet] and polled["since"]
+    assert api.get(f"/feed?customer_id=NOBODY&since={polled['since']}").json_body["rows"] == []
+    older = api.get(f"/feed?limit=1&cursor={polled['rows'][0]['cursor']}").json_body
+    assert older["since"] is None  # an older page: the first page's since stands
+    bad = api.get("/feed?since=not-a-cursor")
+    assert bad.status_code == 422 and bad.json_body["details"][0]["field"] == "cursor"
+
+
+def test_the_since_cursor_follows_the_clock_on_a_quiet_filter() -> None:
+    from chalicelib.adapters.cursor import position_of
+    from chalicelib.domain.bets import Bet, BetIn, History
+    from chalicelib.domain.feed import FeedFilter
+    from chalicelib.services.feed import SETTLE, FeedReader
+    from chalicelib.services.recording import BetRecorder
+
+    t0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    now = [t0]
+    subjects = memory.MemorySubjects()
+    feed = memory.MemoryFeed()
+    bets = memory.MemoryBets(subjects, feed)
+    reader = FeedReader(feed, subjects, clock=lambda: now[0])
+    quiet = FeedFilter(customer_id="Q")
+
+    def bet(bet_id: str, at: datetime, customer: str) -> Bet:
+        rec = BetRecorder(bets, subjects, memory.FixedScorer(), "GBP")
+        body = BetIn.model_validate(bet_body(placed_at=at.isoformat(), customer_id=customer))
+        b = rec.build(body, bet_id, "test", History()).model_copy(update={"received_at": at})
+        assert bets.record(b, "fp", [])
+        return b
+
+    bet("OLD", t0 - timedelta(hours=5), "Q")  # the filter's last match, hours ago
+    rows, _, since = reader.page(quiet, 1, hours=24)
+    assert [r.record_id for r in rows] == ["OLD"] and since is not None
+    assert position_of(since) > position_of(rows[0].cursor)  # "now", not the hours-old row
+    for n in range(1, 13):  # an hour of quiet polls, other customers busy
+        now[0] = t0 + timedelta(minutes=5 * n)
+        bet(f"B-{n}", now[0] - timedelta(seconds=5), "OTHER")
+        got, since = reader.newer(quiet, since, 150)
+        assert got == []
+        assert position_of(since) == f"{(now[0] - SETTLE).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#~"
+    late = bet("LATE", now[0] - timedelta(seconds=30), "Q")  # positioned before the poll, written after
+    now[0] += timedelta(seconds=30)
+    got, since = reader.newer(quiet, since, 150)
+    assert [r.record_id for r in got] == [late.bet_id]
+    assert position_of(since) >= position_of(got[0].cursor)  # never older than a row returned: none twice
+    now[0] += timedelta(minutes=5)
+    assert reader.newer(quiet, since, 150)[0] == []
+    # A full page of new rows: the cursor stops at the last one (the rest come next poll).
+    for i in range(3):
+        bet(f"Q-{i}", now[0] - timedelta(seconds=3 - i), "Q")
+    got, since = reader.newer(quiet, since, 2)
+    assert [r.record_id for r in got] == ["Q-0", "Q-1"] and position_of(since) == position_of(got[-1].cursor)
+    assert [r.record_id for r in reader.newer(quiet, since, 2)[0]] == ["Q-2"]

@@ -92,6 +92,17 @@ class DynamoAlertStore:
     def recent(self, since: datetime, until: datetime, limit: int) -> list[Alert]:
         return self.search(AlertQuery(since=since, until=until), limit, None)[0]
 
+    def count(self, status: AlertStatus, limit: int) -> int:
+        """One Query of the by_status index (Select=COUNT, at most `limit` items read): the cost is
+        bounded by `limit`, however many alerts the table holds."""
+        return self.db.count(
+            self.table,
+            limit,
+            IndexName="by_status",
+            KeyConditionExpression="alert_status = :s",
+            ExpressionAttributeValues=values(s=status.value),
+        )
+
     def search(self, query: AlertQuery, limit: int, cursor: str | None) -> tuple[list[Alert], str | None]:
         until = (query.until or datetime.now(UTC)).astimezone(UTC)
         since = (query.since or until - timedelta(days=SEARCH_DAYS)).astimezone(UTC)

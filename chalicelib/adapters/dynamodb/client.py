@@ -149,6 +149,10 @@ class Dynamo:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def count(self, table: str, limit: int, **kwargs: Any) -> int:
+        """How many items one Query page matches, reading at most `limit` (Select=COUNT)."""
+        return int(self._call("query", TableName=table, Limit=limit, Select="COUNT", **kwargs).get("Count", 0))
+
     def query_page(
         self, table: str, limit: int, start_key: dict[str, Any] | None = None, **kwargs: Any
     ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:

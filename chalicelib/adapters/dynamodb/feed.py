@@ -38,6 +38,7 @@ def _row(i: dict[str, Any]) -> FeedRow:
         profit_minor=i.get("profit_minor"),
         detail=i.get("detail"),
         status=i.get("status"),
+        offered_minor=i.get("offered_minor"),
     )
 
 
@@ -124,10 +125,11 @@ class DynamoFeed:
                 return rows, rows[-1].cursor
         return rows, None
 
-    def newer(self, since: str, limit: int, f: FeedFilter) -> list[FeedRow]:
-        """Rows recorded after the cursor `since`, oldest first (polling)."""
+    def newer(self, since: str, end: datetime, limit: int, f: FeedFilter) -> list[FeedRow]:
+        """Rows recorded after the cursor `since` and up to `end`, oldest first (polling): one Query
+        per shard for each hour from the cursor's to `end`'s, so a poll with a recent cursor (see
+        `mark`) costs the same however long the filter has been quiet."""
         since = position_of(since)
-        end = datetime.now(UTC) + timedelta(minutes=5)
         hi = keys.feed_sort(end, "~")
         rows: list[FeedRow] = []
         for hour in _hours(_at(since), end):
@@ -140,6 +142,11 @@ class DynamoFeed:
             if len(rows) >= limit:
                 break
         return rows
+
+    def mark(self, at: datetime, after: str | None = None) -> str:
+        """A since-cursor past every row recorded up to `at` ('~' sorts after every id)."""
+        pos = keys.feed_sort(at, "~")
+        return after if after is not None and position_of(after) > pos else position_token(pos)
 
     def set_writer(self, bet: Bet, writer_id: str) -> None:
         """The writer a slip linked the bet to, on its feed row (no row, e.g. older bets: nothing)."""

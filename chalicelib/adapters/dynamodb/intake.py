@@ -133,6 +133,17 @@ class DynamoIntakeStore:
             if exc.failed(0):
                 return False
             raise
+        # Its feed row shows the new status. Display only, so after the change rather than in it:
+        # a row already gone by TTL is not written back (the condition), and does not fail a close.
+        at, key = request.recorded_at, keys.feed_record("sms", request.wager_number)
+        self.db.update(
+            self.monitoring,
+            {"pk": keys.feed(at, key), "sk": keys.feed_sort(at, key)},
+            "SET #status = :status",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=values(status=request.status.value),
+        )
         return True
 
     def open_sms(self, limit: int, cursor: str | None) -> tuple[list[SmsRequest], str | None]:

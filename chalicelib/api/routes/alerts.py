@@ -16,6 +16,7 @@ from chalicelib.domain.alerts import Alert, AlertStatus, Outcome, Severity
 from chalicelib.domain.bets import Id
 from chalicelib.domain.subjects import SubjectKind, SubjectRef
 from chalicelib.ports import AlertQuery
+from chalicelib.services.alerts import COUNT_CAP
 
 bp = Blueprint(__name__)
 STAFF = (Role.staff,)
@@ -95,6 +96,33 @@ def list_alerts(ctx: Ctx) -> Response:
     q: AlertSearch = ctx.query
     alerts, cursor = wiring.container().alerts.search(q.query(), q.limit, q.cursor)
     return json_response(AlertPage(alerts=alerts, next_cursor=cursor))
+
+
+class CountQuery(Strict):
+    status: AlertStatus = Field(default=AlertStatus.open, description="open, acknowledged, escalated or resolved")
+
+
+class AlertCount(BaseModel):
+    status: AlertStatus
+    count: int = Field(description="How many alerts have the status (shadow hits not included), at most `cap`.")
+    capped: bool = Field(description="True: there are more than `cap` (show it as 99+).")
+    cap: int
+
+
+@bp.route("/alerts/count", methods=["GET"])
+@endpoint(
+    bp,
+    Spec(
+        "How many alerts have a status (the menu's unresolved count)",
+        roles=STAFF,
+        response=AlertCount,
+        query=CountQuery,
+    ),
+)
+def count_alerts(ctx: Ctx) -> Response:
+    q: CountQuery = ctx.query
+    n, capped = wiring.container().alerts.count(q.status)
+    return json_response(AlertCount(status=q.status, count=n, capped=capped, cap=COUNT_CAP))
 
 
 @bp.route("/alerts/{alert_id}", methods=["GET"])

@@ -65,7 +65,11 @@ class FeedQuery(BaseModel):
 class FeedPage(BaseModel):
     rows: list[FeedRow] = Field(description="Newest first (oldest first when polling with since).")
     next_cursor: str | None = Field(description="Older rows: pass as cursor; null at the end of the range.")
-    since: str | None = Field(description="Poll with since=this for rows newer than every row seen so far.")
+    since: str | None = Field(
+        description="Poll with since=this for rows newer than every row seen so far: the newest row's position, "
+        "or the moment up to which everything was read (a quiet filter too), so a poll reads only what is new. "
+        "Null on an older page (cursor given): keep polling with the first page's since."
+    )
 
 
 def _answer(ctx: Ctx, risk_only: bool) -> Response:

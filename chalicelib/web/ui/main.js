@@ -14,7 +14,13 @@ const app = document.getElementById("app");
 const session = createSession();
 const api = createApi({ base, session, onUnauthorised: () => signOut("expired") });
 const router = createRouter(routes, render);
-const shell = createShell({ routes, session, navigate: (p) => router.navigate(p), logout: () => signOut("signed-out") });
+const shell = createShell({
+  routes,
+  session,
+  navigate: (p) => router.navigate(p),
+  logout: () => signOut("signed-out"),
+  openAlerts: () => api.get("/alerts/count", { query: { status: "open" } }),
+});
 let expiryTimer = null;
 
 function currentHash() {

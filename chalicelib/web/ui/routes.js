@@ -13,6 +13,7 @@ export const routes = [
   { path: "/writers/:id", view: () => import("./views/writer.js"), roles: STAFF },
   { path: "/feed", view: () => import("./views/feed.js"), nav: "Live feed", roles: STAFF },
   { path: "/risk", view: () => import("./views/feed.js"), nav: "Risk feed", roles: STAFF, kind: "risk" },
+  { path: "/sms", view: () => import("./views/sms.js"), nav: "SMS requests", roles: STAFF },
   { path: "/reports", view: () => import("./views/reports.js"), nav: "Reports", roles: STAFF },
   { path: "/rules", view: () => import("./views/rules.js"), nav: "Rules", roles: STAFF },
   { path: "/rules/:id", view: () => import("./views/rules.js"), roles: STAFF, section: "/rules" },

@@ -1,6 +1,8 @@
 // The live feed (GET /feed) and the risk feed (GET /feed/risk): the 150 newest bets, knockbacks
-// and SMS requests, filtered; new rows arrive by polling with the since-cursor every 5 s (paused
-// on request, or while the tab is hidden) and are announced politely; "Load older" pages back by cursor.
+// and SMS requests (each row says which; a knockback shows why it was refused and the stake offered,
+// an SMS request its text and whether it is open for staff), filtered; new rows arrive by polling
+// with the since-cursor every 5 s (an empty page has one too; paused on request, or while the tab
+// is hidden) and are announced politely; "Load older" pages back by cursor.
 
 import { path } from "../api.js";
 import { badge, choice, field, h, link, replaceKeepingFocus, table } from "../dom.js";
@@ -8,7 +10,6 @@ import { CATEGORIES, CATEGORY_LABELS, clockTime, money, RISK_LEVELS, shortTime, 
 
 export const PAGE = 150;
 const REFRESH_MS = 5_000;
-const EMPTY_REFRESH_MS = 30_000; // an empty page has no since-cursor: re-read it, but less often
 const HOURS = [1, 3, 6, 12, 24, 48, 72, 168];
 // The text filters, as the API names them.
 const TEXT = [
@@ -38,13 +39,44 @@ export function riskBadge(level, score) {
   return badge(`${level}${score != null ? ` ${score}` : ""}`, level === "low" ? "info" : level);
 }
 
+const RECORD_LABELS = { bet: "bet", knockback: "knockback", sms: "SMS" };
+// A knockback's and an SMS request's status, in words (the API's vocabulary) and a colour.
+const STATUS = {
+  knockback: { liability_exceeded: ["liability exceeded", "high"], refused: ["refused", "medium"] },
+  sms: { open: ["open: staff to read", "status-open"], recorded: ["recorded as a bet", "status-resolved"], closed: ["closed", "off"] },
+};
+const DETAIL_CHARS = 90;
+
 function recordCell(r) {
-  const kind = r.record_type === "bet" ? null : badge(words(r.record_type), "info");
+  const kind = badge(RECORD_LABELS[r.record_type] ?? words(r.record_type), `rec-${r.record_type}`);
   // Ids are long: the first characters shown, the whole id as the link's name and tooltip.
   const text = r.record_id.length > 12 ? `${r.record_id.slice(0, 10)}…` : r.record_id;
   const props = { "data-key": r.record_id, "aria-label": r.record_id, title: r.record_id, class: "record-id" };
-  const id = r.record_type === "bet" ? link(path`#/bets/${r.record_id}`, text, props) : h("span", props, text);
-  return [kind, kind ? " " : null, id];
+  let id;
+  if (r.record_type === "bet" || (r.record_type === "sms" && r.status === "recorded")) {
+    id = link(path`#/bets/${r.record_id}`, text, props); // a recorded SMS is the bet of its wager number
+  } else if (r.record_type === "sms" && r.status === "open") {
+    id = link("#/sms", text, props);
+  } else {
+    id = h("span", props, text);
+  }
+  return [kind, " ", id];
+}
+
+/** What a knockback or an SMS request adds to its row: why it was refused and what was offered, or the text. */
+export function recordDetail(r) {
+  if (r.record_type === "bet") return null;
+  const [label, cls] = STATUS[r.record_type]?.[r.status] ?? [words(r.status ?? ""), "info"];
+  const text = r.detail ?? "";
+  const short = text.length > DETAIL_CHARS ? `${text.slice(0, DETAIL_CHARS - 1)}…` : text;
+  return h(
+    "span",
+    { class: "record-detail" },
+    r.status ? badge(label, cls) : null,
+    " ",
+    h("span", { class: "detail-text", title: text }, r.record_type === "sms" ? `“${short.replace(/\s+/g, " ")}”` : short),
+    r.offered_minor != null ? h("span", { class: "offered" }, ` · max ${money(r.offered_minor)} offered`) : null,
+  );
 }
 
 function row(r, fresh) {
@@ -59,7 +91,12 @@ function row(r, fresh) {
       r.writer_id ? link(path`#/writers/${r.writer_id}`, r.writer_id) : "—",
       [r.shop_id ?? "online", h("br"), h("span", { class: "muted" }, words(r.channel ?? "—"))],
       h("span", { class: "num" }, r.stake_minor != null ? money(r.stake_minor) : "—"),
-      [r.selections.length ? r.selections.join("; ") : "—", h("br"), h("span", { class: "muted" }, words(r.sport ?? ""))],
+      [
+        r.selections.length ? r.selections.join("; ") : "—",
+        h("br"),
+        h("span", { class: "muted" }, words(r.sport ?? "")),
+        recordDetail(r) ? [h("br"), recordDetail(r)] : null,
+      ],
       riskBadge(r.risk_level, r.risk_score),
     ],
   };
@@ -120,11 +157,9 @@ export default async function feedView(ctx) {
   async function poll() {
     if (!auto.checked) return;
     try {
-      if (!state.since) {
-        // Nothing yet to poll after: read the first page again (a whole time range, so not every 5 s).
-        if (Date.now() - state.updated < EMPTY_REFRESH_MS) return;
-        return await first();
-      }
+      // Every first page has a since-cursor, an empty one too ("read up to now"): a poll reads only
+      // what arrived since the last one, however long the filters have matched nothing.
+      if (!state.since) return await first();
       const body = await ctx.api.get(endpoint, { query: query({ since: state.since }), signal: ctx.signal });
       state.since = body.since ?? state.since;
       state.updated = new Date();
