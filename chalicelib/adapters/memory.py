@@ -102,7 +102,7 @@ class MemorySubjects:
             subject=ref,
             bets_total=(old.bets_total if old else 0) + 1,
             stake_total_minor=(old.stake_total_minor if old else 0) + bet.stake_minor,
-            first_bet_at=old.first_bet_at if old and old.first_bet_at else placed,
+            first_bet_at=min(old.first_bet_at, placed) if old and old.first_bet_at else placed,
         )
 
     def bets_between(self, subject: SubjectRef, start: datetime, end: datetime) -> list[WindowBet]:
@@ -426,7 +426,9 @@ class MemoryWriters:
             subject=ref,
             bets_total=(old.bets_total if old else 0) + sign,
             stake_total_minor=(old.stake_total_minor if old else 0) + sign * bet.stake_minor,
-            first_bet_at=old.first_bet_at if old else bet.placed_at.isoformat(),
+            first_bet_at=min(old.first_bet_at, bet.placed_at.isoformat())
+            if old and old.first_bet_at
+            else bet.placed_at.isoformat(),
         )
         self.subjects.active[_bucket(at)].add((at, ref))
         if sign > 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.client import Dynamo, TransactionCancelled, put
-from chalicelib.adapters.dynamodb.subjects import bet_writes, combined_odds
+from chalicelib.adapters.dynamodb.subjects import bet_writes, combined_odds, first_bet_update
 from chalicelib.domain.bets import Bet
 from chalicelib.domain.subjects import SubjectRef
 from chalicelib.ports import StoredBet
@@ -47,6 +47,8 @@ class DynamoBetStore:
             if exc.failed(0):
                 return False  # the bet id exists: the caller answers as a replay (or a conflict)
             raise
+        for ref in subjects:
+            self.db.update(**first_bet_update(self.tables, ref, bet.placed_at))
         return True
 
     def feed_item(self, bet: Bet) -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -13,6 +13,7 @@ from chalicelib.api.errors import ApiError
 from chalicelib.api.spec import ANY_CONTENT, Ctx, Spec, endpoint, json_response
 from chalicelib.domain.access import Role
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
+from chalicelib.services.recording import check_live
 
 bp = Blueprint(__name__)
 MAX_IDEMPOTENCY_KEY = 200
@@ -73,7 +74,9 @@ def post_bet(ctx: Ctx) -> Response:
     key = ctx.request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
         raise ApiError(400, "invalid_idempotency_key", f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    bet, created = wiring.container().recorder.record(ctx.body, ctx.principal.id, key)
+    c = wiring.container()
+    check_live(ctx.body, c.recorder.clock(), timedelta(hours=c.settings.live_max_age_hours))
+    bet, created = c.recorder.record(ctx.body, ctx.principal.id, key)
     body = BetCreated(**bet.model_dump(include=set(BetCreated.model_fields)), replayed=not created)
     return json_response(body, 201 if created else 200, {"Location": f"/bets/{bet.bet_id}"})
 
