@@ -5,7 +5,9 @@ from __future__ import annotations
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.client import Dynamo, TransactionCancelled, put
 from chalicelib.adapters.dynamodb.subjects import bet_writes, combined_odds, first_bet_update
+from chalicelib.core.observability import logger
 from chalicelib.domain.bets import Bet
+from chalicelib.domain.errors import Unavailable
 from chalicelib.domain.subjects import SubjectRef
 from chalicelib.ports import StoredBet
 
@@ -48,7 +50,10 @@ class DynamoBetStore:
                 return False  # the bet id exists: the caller answers as a replay (or a conflict)
             raise
         for ref in subjects:
-            self.db.update(**first_bet_update(self.tables, ref, bet.placed_at))
+            try:
+                self.db.update(**first_bet_update(self.tables, ref, bet.placed_at))
+            except Unavailable:  # the bet is recorded: a refinement of first_bet_at must not fail it
+                logger.warning("first_bet_at not lowered", extra={"bet_id": bet.bet_id, "subject": ref.id})
         return True
 
     def feed_item(self, bet: Bet) -> dict[str, object]:
