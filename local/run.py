@@ -42,6 +42,18 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
+def _admin_key() -> str:
+    """The local admin key: created on the first start, a new secret for it on every later one."""
+    from chalicelib import wiring
+    from chalicelib.domain.errors import Conflict
+
+    access = wiring.container().access
+    try:
+        return access.create_api_key(name="local-admin", role="admin", actor="local.run")
+    except Conflict:  # kept from an earlier run (.local/): rotate it, the old secret stops at once
+        return access.rotate_api_key("local-admin", actor="local.run")[0]
+
+
 def _write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -138,7 +150,6 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"embedded AWS (moto) at {endpoint}")
         env_file.update(AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION=os.environ["AWS_DEFAULT_REGION"])
 
-        from chalicelib import wiring
         from chalicelib.core import aws, config
 
         aws.reset()
@@ -157,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         (LOCAL / "env").write_text("".join(f"{k}={v}\n" for k, v in sorted(env_file.items())))
 
         key_path = LOCAL / "admin.key"
-        _write_private(key_path, wiring.container().access.create_api_key(name="local-admin", role="admin") + "\n")
+        _write_private(key_path, _admin_key() + "\n")
 
         # 3. The API.
         chalice = subprocess.Popen(

@@ -22,6 +22,7 @@ from chalicelib.domain.subjects import Profile, SubjectRef, SubjectStatus
 from chalicelib.domain.writer_index import WriterDelta
 from chalicelib.domain.writers import WriterJob
 from chalicelib.ports import (
+    AccessAudit,
     AlertQuery,
     ApiKeyRecord,
     Candidate,
@@ -657,22 +658,80 @@ class MemoryQueue:
 class MemoryPrincipals:
     def __init__(self) -> None:
         self.keys: dict[str, ApiKeyRecord] = {}
+        self.names: dict[str, str] = {}  # name -> current digest
         self.users: dict[str, UserRecord] = {}
+        self.failures: dict[tuple[str, str], int] = {}
+        self.trail: list[AccessAudit] = []
+        self.lock = threading.Lock()
 
-    def add_api_key(self, record: ApiKeyRecord) -> None:
-        self.keys[record.digest] = record
+    def add_api_key(self, record: ApiKeyRecord) -> bool:
+        with self.lock:
+            if record.name in self.names:
+                return False
+            self.keys[record.digest] = record
+            self.names[record.name] = record.digest
+            return True
 
     def api_key(self, digest: str) -> ApiKeyRecord | None:
         return self.keys.get(digest)
 
+    def api_keys(self) -> list[ApiKeyRecord]:
+        return [self.keys[d] for _, d in sorted(self.names.items())]
+
+    def named_key(self, name: str) -> ApiKeyRecord | None:
+        digest = self.names.get(name)
+        return self.keys.get(digest) if digest else None
+
+    def revoke_api_key(self, name: str, at: str) -> ApiKeyRecord | None:
+        with self.lock:
+            current = self.named_key(name)
+            if current is None or current.revoked_at:
+                return None
+            self.keys[current.digest] = revoked = replace(current, revoked_at=at)
+            return revoked
+
+    def rotate_api_key(self, old: ApiKeyRecord, new: ApiKeyRecord, old_expires_at: str) -> bool:
+        with self.lock:
+            if self.names.get(old.name) != old.digest:
+                return False
+            self.keys[old.digest] = replace(self.keys[old.digest], expires_at=old_expires_at)
+            self.keys[new.digest] = new
+            self.names[new.name] = new.digest
+            return True
+
     def add_user(self, record: UserRecord) -> bool:
-        if record.username in self.users:
-            return False
-        self.users[record.username] = record
-        return True
+        with self.lock:
+            if record.username in self.users:
+                return False
+            self.users[record.username] = record
+            return True
 
     def user(self, username: str) -> UserRecord | None:
         return self.users.get(username)
+
+    def set_user_disabled(self, username: str, disabled: bool) -> bool:
+        with self.lock:
+            if username not in self.users:
+                return False
+            self.users[username] = replace(self.users[username], disabled=disabled)
+            return True
+
+    def login_failures(self, who: str, window: str) -> int:
+        return self.failures.get((who, window), 0)
+
+    def count_login_failure(self, who: str, window: str, expires_at: int) -> int:
+        with self.lock:
+            self.failures[(who, window)] = n = self.failures.get((who, window), 0) + 1
+            return n
+
+    def clear_login_failures(self, who: str, window: str) -> None:
+        self.failures.pop((who, window), None)
+
+    def audit(self, event: AccessAudit) -> None:
+        self.trail.append(event)
+
+    def audit_trail(self, limit: int) -> list[AccessAudit]:
+        return list(reversed(self.trail))[:limit]
 
 
 class FixedScorer:

@@ -16,6 +16,7 @@ STATUS: dict[type[d.DomainError], int] = {
     d.Unauthenticated: 401,
     d.Forbidden: 403,
     d.Unavailable: 503,
+    d.RateLimited: 429,
 }
 
 
@@ -51,7 +52,8 @@ class ApiError(Exception):
 
 def from_domain(exc: d.DomainError) -> ApiError:
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, d.Unavailable) else {}
+    retry_after = exc.retry_after_s if isinstance(exc, (d.Unavailable, d.RateLimited)) else None
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     return ApiError(status, exc.code, exc.message, exc.details, headers)
 
 

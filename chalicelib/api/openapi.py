@@ -28,6 +28,7 @@ REASONS = {
     413: "Body too large",
     415: "Not application/json",
     422: "Validation error naming the field",
+    429: "Too many failed attempts: locked out for Retry-After seconds",
     503: "A dependency is busy or down; retry after Retry-After seconds",
 }
 

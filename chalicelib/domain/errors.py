@@ -49,3 +49,13 @@ class Unavailable(DomainError):
     def __init__(self, message: str, retry_after_s: int = 1, **kw: Any):
         super().__init__(message, **kw)
         self.retry_after_s = retry_after_s
+
+
+class RateLimited(DomainError):
+    """Too many attempts (failed logins): refused without trying until retry_after_s have passed."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after_s: int, **kw: Any):
+        super().__init__(message, **kw)
+        self.retry_after_s = retry_after_s

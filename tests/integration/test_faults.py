@@ -151,7 +151,7 @@ def test_sqs_messages_are_redelivered_until_done_or_dead_lettered(provisioned: d
             calls.append(record["body"])
             try:
                 wiring.container().adapters.principals.api_key(record["body"])
-            except Exception:  # noqa: BLE001
+            except Exception:
                 failed.append({"itemIdentifier": record["messageId"]})
         return {"batchItemFailures": failed}
 

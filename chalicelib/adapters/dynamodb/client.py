@@ -18,7 +18,6 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from chalicelib.adapters.guard import error_code, unavailable
-
 from chalicelib.domain.errors import Unavailable
 
 _ser = TypeSerializer()
@@ -134,6 +133,21 @@ class Dynamo:
                 return False
             raise
         return True
+
+    def update_returning(self, table: str, key: dict[str, Any], expression: str, **expr: Any) -> dict[str, Any]:
+        """Update an item and return its updated attributes (ReturnValues=UPDATED_NEW)."""
+        resp = self._call(
+            "update_item",
+            TableName=table,
+            Key=to_item(key),
+            UpdateExpression=expression,
+            ReturnValues="UPDATED_NEW",
+            **expr,
+        )
+        return from_item(resp.get("Attributes", {}))
+
+    def delete_item(self, table: str, key: dict[str, Any]) -> None:
+        self._call("delete_item", TableName=table, Key=to_item(key))
 
     def query(self, table: str, max_pages: int = 1000, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every item of a Query, following LastEvaluatedKey (at most `max_pages` pages)."""

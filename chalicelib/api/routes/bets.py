@@ -74,6 +74,8 @@ def post_bet(ctx: Ctx) -> Response:
     key = ctx.request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
         raise ApiError(400, "invalid_idempotency_key", f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
+    if refusal := ctx.principal.scope_refusal(ctx.body.shop_id, ctx.body.channel.value):
+        raise ApiError(403, "out_of_scope", refusal)
     c = wiring.container()
     check_live(ctx.body, c.recorder.clock(), timedelta(hours=c.settings.live_max_age_hours))
     bet, created = c.recorder.record(ctx.body, ctx.principal.id, key)
@@ -81,13 +83,19 @@ def post_bet(ctx: Ctx) -> Response:
     return json_response(body, 201 if created else 200, {"Location": f"/bets/{bet.bet_id}"})
 
 
+def _readable_bet(ctx: Ctx, bet_id: str) -> Bet:
+    """The bet, if this caller may see it: an ingest key sees only the bets it wrote (another
+    shop's bet is a 404, as if it did not exist)."""
+    bet = wiring.container().recorder.get(bet_id)
+    if bet is None or (ctx.principal.reads_only_its_own and not ctx.principal.owns(bet.ingested_by)):
+        raise ApiError(404, "not_found", f"bet {bet_id} not found")
+    return bet
+
+
 @bp.route("/bets/{bet_id}", methods=["GET"])
 @endpoint(bp, Spec("A stored bet with its risk", roles=(Role.ingest, Role.staff), response=Bet, errors=(404,)))
 def get_bet(ctx: Ctx, bet_id: str) -> Response:
-    bet = wiring.container().recorder.get(bet_id)
-    if bet is None:
-        raise ApiError(404, "not_found", f"bet {bet_id} not found")
-    return json_response(bet)
+    return json_response(_readable_bet(ctx, bet_id))
 
 
 @bp.route("/bets/{bet_id}/slip", methods=["POST"], content_types=ANY_CONTENT)
@@ -103,12 +111,14 @@ def get_bet(ctx: Ctx, bet_id: str) -> Response:
     ),
 )
 def slip_upload(ctx: Ctx, bet_id: str) -> Response:
+    _readable_bet(ctx, bet_id)
     return json_response(SlipUpload(**wiring.container().uploads.start(bet_id, ctx.body.content_type)), 201)
 
 
 @bp.route("/bets/{bet_id}/slip", methods=["GET"])
 @endpoint(bp, Spec("Slip processing status", roles=(Role.ingest, Role.staff), response=SlipStatusView, errors=(404,)))
 def slip_status(ctx: Ctx, bet_id: str) -> Response:
+    _readable_bet(ctx, bet_id)
     record = wiring.container().uploads.status(bet_id)
     return json_response(SlipStatusView(**record.model_dump()))
 
