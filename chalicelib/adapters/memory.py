@@ -243,9 +243,9 @@ class MemorySlips:
     def _transition(self, bet_id: str, object_key: str, **changes: Any) -> bool:
         with self.lock:
             cur = self.items.get(bet_id)
-            if cur is None or cur.object_key != object_key or cur.status != SlipStatus.awaiting_upload:
+            if cur is None or cur.status != SlipStatus.awaiting_upload:
                 return False
-            self.items[bet_id] = cur.model_copy(update=changes)
+            self.items[bet_id] = cur.model_copy(update={**changes, "object_key": object_key})
             return True
 
     def mark_rejected(self, bet_id: str, object_key: str, reason: str, etag: str | None, at: datetime) -> bool:
