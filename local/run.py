@@ -32,7 +32,8 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"
+# Where the embedded AWS keeps its state, the env, the admin key and the pid (a test stack uses its own).
+LOCAL = Path(os.environ.get("BETWATCH_LOCAL_DIR") or ROOT / ".local")
 REGION = "eu-west-2"
 DEFAULT_SCHEDULE_SECONDS = "15"
 
@@ -60,16 +61,6 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.chmod(path, 0o600)
-
-
-def _chalice_bin() -> str:
-    candidate = Path(sys.executable).parent / "chalice"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("chalice")
-    if not found:
-        raise SystemExit("chalice not found: run `make venv` first")
-    return found
 
 
 def _wait_health(url: str, stop: threading.Event, proc: subprocess.Popen[Any], timeout_s: float) -> bool:
@@ -173,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         # 3. The API.
         chalice = subprocess.Popen(
             [
-                _chalice_bin(),
+                sys.executable,
+                "-m",
+                "local.chalice_local",  # `chalice local`, with every HTTP method reaching the app
                 "local",
                 "--host",
                 args.host,

@@ -12,6 +12,7 @@ from chalicelib.domain import errors as d
 STATUS: dict[type[d.DomainError], int] = {
     d.NotFound: 404,
     d.Conflict: 409,
+    d.InvalidParameter: 400,  # before Invalid: the first match counts
     d.Invalid: 422,
     d.Unauthenticated: 401,
     d.Forbidden: 403,

@@ -68,6 +68,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 # Longest number literal taken: far above any stake, odds or count, far below Python's
 # int-conversion limit (4,300 digits), so a 5,000-digit stake is a 400, not a 500.
 MAX_NUMBER_CHARS = 40
+# Magnitudes taken (short literals such as 1e400 too): every amount, threshold and count fits, and
+# so does DynamoDB's number type (38 digits, 1e-130 to 1e125).
+MAX_MAGNITUDE = Decimal("1e15")
+MIN_MAGNITUDE = Decimal("1e-12")
 
 
 def _number(kind: type[int] | type[Decimal]) -> Callable[[str], Any]:
@@ -78,7 +82,10 @@ def _number(kind: type[int] | type[Decimal]) -> Callable[[str], Any]:
                 "malformed_json",
                 f"request body has a number of {len(text)} characters (at most {MAX_NUMBER_CHARS})",
             )
-        return kind(text)
+        value = kind(text)
+        if value and not MIN_MAGNITUDE <= abs(Decimal(value)) < MAX_MAGNITUDE:
+            raise ApiError(400, "malformed_json", f"request body has the number {text}, out of range (up to 1e15)")
+        return value
 
     return parse
 

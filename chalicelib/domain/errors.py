@@ -33,6 +33,12 @@ class Invalid(DomainError):
     code = "validation_error"
 
 
+class InvalidParameter(Invalid):
+    """A query parameter the API cannot use (e.g. a cursor it did not return): a 400."""
+
+    code = "invalid_parameter"
+
+
 class Unauthenticated(DomainError):
     code = "unauthenticated"
 

@@ -171,3 +171,17 @@ def test_the_openapi_document_resolves_and_documents_what_the_api_answers(api: A
     assert {"if": {"properties": {"channel": {"const": "retail"}}}, "then": {"required": ["shop_id"]}} in bet_in[
         "allOf"
     ]
+
+
+def test_what_schemathesis_found_is_a_4xx(api: Api) -> None:
+    """Cases the schema run against the local stack answered with a 500 before."""
+    rule = {"rule_id": "r1", "name": "n", "subject_kind": "customer", "params": {"kind": "stake_window"}}
+    for literal in ("1e400", "1e-200"):
+        raw = json.dumps(rule).replace('"stake_window"}', '"stake_window", "threshold_minor": ' + literal + "}")
+        r = api.c.http.post("/rules", body=raw, headers={"x-api-key": api.admin_key, "content-type": "application/json"})
+        assert r.status_code == 400 and "out of range" in _ours(r)["message"], r.body
+    for path in ("/feed?min_stake=1.005", "/feed/risk?min_stake=1.005", "/alerts?cursor=" + "0" * 100):
+        r = api.get(path)
+        assert r.status_code == 400 and _ours(r)["error"] == "invalid_parameter", (path, r.body)
+    r = api.c.http.post("/writers/w-1/candidates/w-1/reject", headers=api.staff())
+    assert r.status_code == 422 and "itself" in _ours(r)["message"]
