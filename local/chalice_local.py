@@ -15,6 +15,7 @@ from typing import Any
 from chalice.cli import main
 from chalice.local import ChaliceRequestHandler
 
+
 def _any_method(self: ChaliceRequestHandler, name: str) -> Any:
     # http.server looks up do_<METHOD>; every method without one goes to the app.
     if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():

@@ -28,7 +28,7 @@ from schemathesis.checks import content_type_conformance, not_a_server_error, st
 from tests.browser.stack import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-CASES_PER_OPERATION = 15
+CASES_PER_OPERATION = 5
 MIN_CASES = 1000
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 
@@ -108,9 +108,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(
-    max_examples=CASES_PER_OPERATION, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
-)
+@settings(max_examples=CASES_PER_OPERATION, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_the_api_answers_as_documented(case: Any, stack: LocalStack, credentials: dict[str, dict[str, str]]) -> None:
     ingest_only = case.operation.path == "/bets" and case.method.upper() == "POST"
     headers = credentials["ingest" if ingest_only else "admin"]

@@ -178,7 +178,9 @@ def test_what_schemathesis_found_is_a_4xx(api: Api) -> None:
     rule = {"rule_id": "r1", "name": "n", "subject_kind": "customer", "params": {"kind": "stake_window"}}
     for literal in ("1e400", "1e-200"):
         raw = json.dumps(rule).replace('"stake_window"}', '"stake_window", "threshold_minor": ' + literal + "}")
-        r = api.c.http.post("/rules", body=raw, headers={"x-api-key": api.admin_key, "content-type": "application/json"})
+        r = api.c.http.post(
+            "/rules", body=raw, headers={"x-api-key": api.admin_key, "content-type": "application/json"}
+        )
         assert r.status_code == 400 and "out of range" in _ours(r)["message"], r.body
     for path in ("/feed?min_stake=1.005", "/feed/risk?min_stake=1.005", "/alerts?cursor=" + "0" * 100):
         r = api.get(path)
