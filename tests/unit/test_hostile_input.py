@@ -12,9 +12,14 @@ from typing import Any
 
 import jwt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chalicelib import wiring
 from chalicelib.adapters import memory
+from chalicelib.api.errors import ApiError
+from chalicelib.api.spec import parse_json, parse_model
+from chalicelib.domain.bets import BetIn
 from tests.helpers import JWT_SECRET, Api, bet_body
 
 # Pinned to midday so nothing here depends on the time of day the suite runs.
@@ -187,3 +192,43 @@ def test_what_schemathesis_found_is_a_4xx(api: Api) -> None:
         assert r.status_code == 400 and _ours(r)["error"] == "invalid_parameter", (path, r.body)
     r = api.c.http.post("/writers/w-1/candidates/w-1/reject", headers=api.staff())
     assert r.status_code == 422 and "itself" in _ours(r)["message"]
+
+
+# --- fuzz: the bet parser raises nothing but its own errors (fixed budget, derandomized) ----------
+
+FUZZ = settings(
+    max_examples=300, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@FUZZ
+@given(st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+def test_fuzz_raw_bodies_are_parsed_or_refused_in_our_shape(raw: bytes) -> None:
+    try:
+        parse_model(BetIn, parse_json(raw, "application/json", 64 * 1024))
+    except ApiError as err:
+        assert 400 <= err.status < 500 and err.message
+
+
+@FUZZ
+@given(st.sampled_from(sorted(bet_body())), json_values, st.sampled_from(["replace", "drop", "add"]))
+def test_fuzz_mutated_bets_validate_or_name_the_field(field: str, value: Any, op: str) -> None:
+    body: dict[str, Any] = bet_body(placed_at=NOON.isoformat())
+    if op == "replace":
+        body[field] = value
+    elif op == "drop":
+        body.pop(field)
+    else:
+        body[f"x_{field}"] = value
+    raw = json.dumps(body).encode()
+    try:
+        bet = parse_model(BetIn, parse_json(raw, "application/json", 64 * 1024))
+    except ApiError as err:
+        assert err.status in (400, 422) and err.message and (err.status == 400 or err.details), err.message
+    else:
+        assert isinstance(bet, BetIn) and bet.stake_minor > 0
