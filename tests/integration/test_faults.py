@@ -198,3 +198,32 @@ def test_alerts_are_raised_once_and_the_outbox_drains_after_recovery(api: tuple[
     assert c.adapters.alerts.pending(100) == []
     assert faults.calls["sns.Publish"] == faults.injected["sns.Publish:5xx"] + 1  # published exactly once
     assert c.monitor.run(NOON + timedelta(minutes=8)) == {"raised": 0, "published": 0}
+
+
+@pytest.mark.parametrize("kind", ["lost", "conflict", "throttle"])
+def test_a_slip_is_assigned_once_whatever_fails(api: tuple[Client, str], faults: Faults, kind: str) -> None:
+    import numpy as np
+
+    from chalicelib.services.clustering import StaleSlip
+
+    c = wiring.container()
+    r = _post(api, _bet(0, "C5"), "slip-bet")
+    bet_id = json.loads(r.body)["bet_id"]
+    key = c.uploads.start(bet_id, "image/jpeg")["object_key"]
+    vec = np.zeros(48)
+    vec[0] = 1.0
+    assert c.adapters.slips.mark_embedded(bet_id, key, list(vec), "m", None, NOON)
+    msg = c.adapters.slips.clustering_message(bet_id)
+    assert msg is not None
+    faults.plan("dynamodb.TransactWriteItems", kind, kind)
+    try:
+        writer_id, _ = c.clusterer().assign(msg)
+    except StaleSlip:  # "lost": the retry found its own write done; the consumer counts that as done
+        writer_id = str(c.uploads.status(bet_id).writer_id)
+    faults.clear()
+    with pytest.raises(StaleSlip):
+        c.clusterer().assign(msg)  # the redelivered message changes nothing
+    assert c.uploads.status(bet_id).status == "clustered" and c.uploads.status(bet_id).writer_id == writer_id
+    writer = c.adapters.subjects.profile(SubjectRef.writer(writer_id))
+    assert writer is not None and (writer.bets_total, writer.stake_total_minor) == (1, 100)
+    assert c.profiles.summary(SubjectRef.customer("C5")).slips == [bet_id]
