@@ -65,7 +65,6 @@ class ApiKeyView(BaseModel):
     scope: str
     created_at: str
     revoked_at: str | None = None
-    previous_key_valid_until: str | None = None
 
 
 class ApiKeyList(BaseModel):
