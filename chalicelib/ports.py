@@ -33,8 +33,10 @@ class StoredBet:
 class BetStore(Protocol):
     def get(self, bet_id: str) -> StoredBet | None: ...
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
-        """Store the bet and count it for each subject, all or nothing. False if the id exists."""
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], maybe_earliest: bool = True) -> bool:
+        """Store the bet and count it for each subject, all or nothing. False if the id exists.
+        `maybe_earliest`: the subjects had no bet before this one in the lookback, so their
+        first_bet_at may have to move back to it."""
         ...
 
 

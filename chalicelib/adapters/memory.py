@@ -210,7 +210,7 @@ class MemoryBets:
     def get(self, bet_id: str) -> StoredBet | None:
         return self.items.get(bet_id)
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], maybe_earliest: bool = True) -> bool:
         with self.subjects.lock:
             if bet.bet_id in self.items:
                 return False

@@ -125,7 +125,7 @@ class BetRecorder:
             category=status.category.value if status.category is not ClientCategory.none else None,
         )
         bet = self.build(body, bet_id, source, history)
-        if not self.bets.record(bet, fp, subjects):
+        if not self.bets.record(bet, fp, subjects, maybe_earliest=not past):
             # A concurrent retry won the race: answer as a replay.
             if existing := self.bets.get(bet_id):
                 return self._replay(existing, fp)

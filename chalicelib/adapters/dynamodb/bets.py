@@ -26,7 +26,7 @@ class DynamoBetStore:
             return None
         return StoredBet(Bet.model_validate_json(item["doc"]), item["fingerprint"])
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef]) -> bool:
+    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], maybe_earliest: bool = True) -> bool:
         writes = [
             put(
                 self.tables["bets"],
@@ -49,7 +49,9 @@ class DynamoBetStore:
             if exc.failed(0):
                 return False  # the bet id exists: the caller answers as a replay (or a conflict)
             raise
-        for ref in subjects:
+        # A bet earlier than every bet in the lookback may be earlier than first_bet_at (a till back
+        # online, an import); any earlier stored bet means first_bet_at is earlier already.
+        for ref in subjects if maybe_earliest else []:
             try:
                 self.db.update(**first_bet_update(self.tables, ref, bet.placed_at))
             except Unavailable:  # the bet is recorded: a refinement of first_bet_at must not fail it

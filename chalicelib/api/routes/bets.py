@@ -111,14 +111,16 @@ def get_bet(ctx: Ctx, bet_id: str) -> Response:
     ),
 )
 def slip_upload(ctx: Ctx, bet_id: str) -> Response:
-    _readable_bet(ctx, bet_id)
-    return json_response(SlipUpload(**wiring.container().uploads.start(bet_id, ctx.body.content_type)), 201)
+    p = ctx.principal
+    may_read = p.owns if p.reads_only_its_own else None  # an ingest key: only for the bets it wrote
+    return json_response(SlipUpload(**wiring.container().uploads.start(bet_id, ctx.body.content_type, may_read)), 201)
 
 
 @bp.route("/bets/{bet_id}/slip", methods=["GET"])
 @endpoint(bp, Spec("Slip processing status", roles=(Role.ingest, Role.staff), response=SlipStatusView, errors=(404,)))
 def slip_status(ctx: Ctx, bet_id: str) -> Response:
-    _readable_bet(ctx, bet_id)
+    if ctx.principal.reads_only_its_own:  # staff read every slip without reading the bet
+        _readable_bet(ctx, bet_id)
     record = wiring.container().uploads.status(bet_id)
     return json_response(SlipStatusView(**record.model_dump()))
 
