@@ -7,7 +7,7 @@ PYTHON ?= $(shell for p in $$HOME/.pyenv/versions/3.12*/bin/python3.12 python3.1
   if $$p -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then echo $$p; break; fi; done)
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt functions/slip_scoring/requirements.txt training/requirements.txt infra/requirements.txt | sha1sum | cut -c1-12)
 
-.PHONY: venv test lint unit integration e2e pytest test-browser vendor-swagger-ui run reset load demo train train-risk train-handwriting evaluate-slips bench import synth infra-check layers check-sizes check-image localstack-venv test-localstack coldstart clean
+.PHONY: venv test lint unit integration e2e pytest test-browser test-schema vendor-swagger-ui run reset load demo train train-risk train-handwriting evaluate-slips bench import synth infra-check layers check-sizes check-image localstack-venv test-localstack coldstart clean
 
 venv: $(STAMP)
 
@@ -32,9 +32,14 @@ integration: venv
 e2e: venv
 	$(PY) -m pytest tests/e2e
 
-# Every layer but the browser tests, which `test-browser` runs (once) with their own stack.
+# Every layer but the browser and schema tests, which `test-browser` and `test-schema` run with their own stack.
 pytest: venv
-	$(PY) -m pytest --ignore=tests/browser
+	$(PY) -m pytest --ignore=tests/browser --ignore=tests/schema
+
+# schemathesis against local.run's stack (own ports and state dir): >= 1,000 generated cases, no
+# server error, every status documented (~3 min).
+test-schema: venv
+	$(PY) -m pytest tests/schema -q
 
 # The staff app and /docs in Debian's Chromium, driven by Playwright, against local.run's stack
 # (~30 s; screenshots in tests/browser/artifacts/). Without Chromium: skipped, and said so, unless
@@ -50,7 +55,7 @@ test-browser: venv
 	fi
 
 # The README's test command: lint, types, every test layer, browser tests, function sizes and cold-start figures.
-test: lint pytest test-browser check-sizes check-image coldstart
+test: lint pytest test-browser test-schema check-sizes check-image coldstart
 
 coldstart: venv
 	$(PY) bench/bench_coldstart.py --runs 3

@@ -15,6 +15,7 @@ from chalice import Chalice, Rate
 from pydantic import Json
 
 from chalicelib import wiring
+from chalicelib.api.errors import in_our_shape
 from chalicelib.api.routes import (
     access,
     alerts,
@@ -54,7 +55,7 @@ def observe_http(event: Any, get_response: Any) -> Any:
     logger.append_keys(route=event.context.get("resourcePath"), method=event.method)
     try:
         with tracer.provider.in_subsegment(f"## {event.method} {event.context.get('resourcePath')}"):
-            response = get_response(event)
+            response = in_our_shape(get_response(event))
         logger.info("request done", extra={"status": response.status_code})
     finally:
         obs.flush()

@@ -9,7 +9,7 @@ guarantees as DynamoDB with a lock instead of a transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -40,9 +40,13 @@ class StoredBet:
 class BetStore(Protocol):
     def get(self, bet_id: str) -> StoredBet | None: ...
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True) -> bool:
+    def record(
+        self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True, maybe_earliest: bool = True
+    ) -> bool:
         """Store the bet and count it for each subject, all or nothing. False if the id exists.
-        `activity=False` writes no activity marker (history imports: the schedule does not evaluate the past)."""
+        `activity=False` writes no activity marker (history imports: the schedule does not evaluate the past).
+        `maybe_earliest`: the subjects had no bet before this one in the lookback, so their
+        first_bet_at may have to move back to it."""
         ...
 
 
@@ -425,9 +429,12 @@ class RiskScorer(Protocol):
 class ApiKeyRecord:
     digest: str
     key_id: str
-    name: str
+    name: str  # unique: what a key's bets are owned by, kept across rotations
     role: str
     created_at: str
+    scope: str = ""  # "shop:<id>", "channel:<channel>" or "" (any)
+    revoked_at: str = ""
+    expires_at: str = ""  # a rotated key's grace period ends then
 
 
 @dataclass(frozen=True)
@@ -437,18 +444,65 @@ class UserRecord:
     salt: str
     hash: str
     created_at: str
+    disabled: bool = False
 
 
 class PrincipalStore(Protocol):
-    def add_api_key(self, record: ApiKeyRecord) -> None: ...
+    def add_api_key(self, record: ApiKeyRecord) -> bool:
+        """False when the name is taken."""
+        ...
 
     def api_key(self, digest: str) -> ApiKeyRecord | None: ...
+
+    def api_keys(self) -> list[ApiKeyRecord]:
+        """Every key by name (the current one per name), revoked ones included; one Query."""
+        ...
+
+    def named_key(self, name: str) -> ApiKeyRecord | None: ...
+
+    def revoke_api_key(self, name: str, at: str) -> ApiKeyRecord | None:
+        """Revoke the key of this name; None when there is none (or it is revoked already)."""
+        ...
+
+    def rotate_api_key(self, old: ApiKeyRecord, new: ApiKeyRecord, old_expires_at: str) -> bool:
+        """Replace `old` by `new` under the same name; the old one works until old_expires_at.
+        False when `old` is no longer the name's current key (a concurrent rotation)."""
+        ...
 
     def add_user(self, record: UserRecord) -> bool:
         """False when the username is taken."""
         ...
 
     def user(self, username: str) -> UserRecord | None: ...
+
+    def set_user_disabled(self, username: str, disabled: bool) -> bool:
+        """False when there is no such user."""
+        ...
+
+    def login_failures(self, who: str, window: str) -> int:
+        """Failed logins counted for `who` ("user:<name>" or "source:<ip>") in this window."""
+        ...
+
+    def count_login_failure(self, who: str, window: str, expires_at: int) -> int:
+        """Count one more failed login (atomic); returns the new count."""
+        ...
+
+    def clear_login_failures(self, who: str, window: str) -> None: ...
+
+    def audit(self, event: AccessAudit) -> None: ...
+
+    def audit_trail(self, limit: int) -> list[AccessAudit]:
+        """The newest administrative actions first."""
+        ...
+
+
+@dataclass(frozen=True)
+class AccessAudit:
+    at: str
+    actor: str
+    action: str  # api_key.create, api_key.revoke, api_key.rotate, user.create, user.disable, user.enable
+    target: str
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class SecretSource(Protocol):

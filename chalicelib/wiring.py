@@ -178,9 +178,8 @@ class _LazyNotifier:
     def publish(self, alert: Any) -> str:
         if self._sns is None:
             from chalicelib.adapters.sns import SnsNotifier
-            from chalicelib.core import aws
 
-            self._sns = SnsNotifier(aws.client("sns"), self.cfg.topic_arn("alerts"))
+            self._sns = SnsNotifier(_LazyClient("sns"), self.cfg.topic_arn("alerts"))
         return str(self._sns.publish(alert))
 
 
@@ -242,9 +241,10 @@ class _LazyClient:
         self.service = service
 
     def __getattr__(self, name: str) -> Any:
+        from chalicelib.adapters.guard import Guarded
         from chalicelib.core import aws
 
-        return getattr(aws.client(self.service), name)
+        return getattr(Guarded(aws.client(self.service), self.service), name)
 
 
 def in_memory(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,7 +31,8 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"
+# Where the embedded AWS keeps its state, the env, the admin key and the pid (a test stack uses its own).
+LOCAL = Path(os.environ.get("BETWATCH_LOCAL_DIR") or ROOT / ".local")
 REGION = "eu-west-2"
 DEFAULT_SCHEDULE_SECONDS = "15"
 
@@ -42,22 +42,24 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
+def _admin_key() -> str:
+    """The local admin key: created on the first start, a new secret for it on every later one."""
+    from chalicelib import wiring
+    from chalicelib.domain.errors import Conflict
+
+    access = wiring.container().access
+    try:
+        return access.create_api_key(name="local-admin", role="admin", actor="local.run")
+    except Conflict:  # kept from an earlier run (.local/): rotate it, the old secret stops at once
+        return access.rotate_api_key("local-admin", actor="local.run")[0]
+
+
 def _write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.chmod(path, 0o600)
-
-
-def _chalice_bin() -> str:
-    candidate = Path(sys.executable).parent / "chalice"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("chalice")
-    if not found:
-        raise SystemExit("chalice not found: run `make venv` first")
-    return found
 
 
 def _wait_health(url: str, stop: threading.Event, proc: subprocess.Popen[Any], timeout_s: float) -> bool:
@@ -139,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
             _say(f"embedded AWS (moto) at {endpoint}")
         env_file.update(AWS_ENDPOINT_URL=endpoint, AWS_DEFAULT_REGION=os.environ["AWS_DEFAULT_REGION"])
 
-        from chalicelib import wiring
         from chalicelib.core import aws, config
 
         aws.reset()
@@ -158,12 +159,14 @@ def main(argv: list[str] | None = None) -> int:
         (LOCAL / "env").write_text("".join(f"{k}={v}\n" for k, v in sorted(env_file.items())))
 
         key_path = LOCAL / "admin.key"
-        _write_private(key_path, wiring.container().access.create_api_key(name="local-admin", role="admin") + "\n")
+        _write_private(key_path, _admin_key() + "\n")
 
         # 3. The API.
         chalice = subprocess.Popen(
             [
-                _chalice_bin(),
+                sys.executable,
+                "-m",
+                "local.chalice_local",  # `chalice local`, with every HTTP method reaching the app
                 "local",
                 "--host",
                 args.host,

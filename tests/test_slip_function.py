@@ -83,7 +83,8 @@ def test_oversized_slip_is_rejected_kept_and_not_retried(slip_env: dict[str, str
     out = _invoke(_event(load_event, bucket, key, 9 * 1024 * 1024))
     assert out == {"batchItemFailures": []}  # a rejection is an answer, not a failure to retry
     rec = _slips().get("BET2")
-    assert rec is not None and rec.status == "rejected" and "over the 8.0 MiB limit" in (rec.reason or "")
+    assert rec is not None and rec.status == "rejected"
+    assert "over the 8 MiB (8,388,608 bytes) limit" in (rec.reason or "")
     assert aws.client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"] > 0  # kept for audit
 
 

@@ -7,7 +7,10 @@ import binascii
 import json
 from typing import Any
 
-from chalicelib.domain.errors import Invalid
+from chalicelib.domain.errors import InvalidParameter
+
+NOT_OURS = "cursor: not a cursor this API returned"
+DETAILS = [{"field": "cursor", "message": "invalid"}]
 
 
 def encode_cursor(state: dict[str, Any]) -> str:
@@ -18,9 +21,9 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     try:
         state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, binascii.Error) as exc:
-        raise Invalid("cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}]) from exc
+        raise InvalidParameter(NOT_OURS, DETAILS) from exc
     if not isinstance(state, dict):
-        raise Invalid("cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}])
+        raise InvalidParameter(NOT_OURS, DETAILS)
     return state
 
 
@@ -32,5 +35,5 @@ def position_token(position: str) -> str:
 def position_of(token: str) -> str:
     state = decode_cursor(token)
     if not isinstance(state.get("p"), str):
-        raise Invalid("cursor: not a cursor this API returned", [{"field": "cursor", "message": "invalid"}])
+        raise InvalidParameter(NOT_OURS, DETAILS)
     return str(state["p"])

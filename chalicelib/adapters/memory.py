@@ -26,6 +26,7 @@ from chalicelib.domain.subjects import Profile, SubjectRef, SubjectStatus
 from chalicelib.domain.writer_index import WriterDelta
 from chalicelib.domain.writers import WriterJob
 from chalicelib.ports import (
+    AccessAudit,
     AlertQuery,
     ApiKeyRecord,
     Candidate,
@@ -111,7 +112,7 @@ class MemorySubjects:
             subject=ref,
             bets_total=(old.bets_total if old else 0) + 1,
             stake_total_minor=(old.stake_total_minor if old else 0) + bet.stake_minor,
-            first_bet_at=old.first_bet_at if old and old.first_bet_at else placed,
+            first_bet_at=min(old.first_bet_at, placed) if old and old.first_bet_at else placed,
             knockbacks_total=old.knockbacks_total if old else 0,
         )
 
@@ -229,7 +230,9 @@ class MemoryBets:
     def get(self, bet_id: str) -> StoredBet | None:
         return self.items.get(bet_id)
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True) -> bool:
+    def record(
+        self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True, maybe_earliest: bool = True
+    ) -> bool:
         with self.subjects.lock:
             if bet.bet_id in self.items:
                 return False
@@ -319,9 +322,9 @@ class MemorySlips:
     def _transition(self, bet_id: str, object_key: str, **changes: Any) -> bool:
         with self.lock:
             cur = self.items.get(bet_id)
-            if cur is None or cur.object_key != object_key or cur.status != SlipStatus.awaiting_upload:
+            if cur is None or cur.status != SlipStatus.awaiting_upload:
                 return False
-            self.items[bet_id] = cur.model_copy(update=changes)
+            self.items[bet_id] = cur.model_copy(update={**changes, "object_key": object_key})
             return True
 
     def mark_rejected(self, bet_id: str, object_key: str, reason: str, etag: str | None, at: datetime) -> bool:
@@ -503,7 +506,9 @@ class MemoryWriters:
             subject=ref,
             bets_total=(old.bets_total if old else 0) + sign,
             stake_total_minor=(old.stake_total_minor if old else 0) + sign * bet.stake_minor,
-            first_bet_at=old.first_bet_at if old else bet.placed_at.isoformat(),
+            first_bet_at=min(old.first_bet_at, bet.placed_at.isoformat())
+            if old and old.first_bet_at
+            else bet.placed_at.isoformat(),
             knockbacks_total=old.knockbacks_total if old else 0,
         )
         self.subjects.active[_bucket(at)].add((at, ref))
@@ -845,22 +850,80 @@ class MemoryQueue:
 class MemoryPrincipals:
     def __init__(self) -> None:
         self.keys: dict[str, ApiKeyRecord] = {}
+        self.names: dict[str, str] = {}  # name -> current digest
         self.users: dict[str, UserRecord] = {}
+        self.failures: dict[tuple[str, str], int] = {}
+        self.trail: list[AccessAudit] = []
+        self.lock = threading.Lock()
 
-    def add_api_key(self, record: ApiKeyRecord) -> None:
-        self.keys[record.digest] = record
+    def add_api_key(self, record: ApiKeyRecord) -> bool:
+        with self.lock:
+            if record.name in self.names:
+                return False
+            self.keys[record.digest] = record
+            self.names[record.name] = record.digest
+            return True
 
     def api_key(self, digest: str) -> ApiKeyRecord | None:
         return self.keys.get(digest)
 
+    def api_keys(self) -> list[ApiKeyRecord]:
+        return [self.keys[d] for _, d in sorted(self.names.items())]
+
+    def named_key(self, name: str) -> ApiKeyRecord | None:
+        digest = self.names.get(name)
+        return self.keys.get(digest) if digest else None
+
+    def revoke_api_key(self, name: str, at: str) -> ApiKeyRecord | None:
+        with self.lock:
+            current = self.named_key(name)
+            if current is None or current.revoked_at:
+                return None
+            self.keys[current.digest] = revoked = replace(current, revoked_at=at)
+            return revoked
+
+    def rotate_api_key(self, old: ApiKeyRecord, new: ApiKeyRecord, old_expires_at: str) -> bool:
+        with self.lock:
+            if self.names.get(old.name) != old.digest:
+                return False
+            self.keys[old.digest] = replace(self.keys[old.digest], expires_at=old_expires_at)
+            self.keys[new.digest] = new
+            self.names[new.name] = new.digest
+            return True
+
     def add_user(self, record: UserRecord) -> bool:
-        if record.username in self.users:
-            return False
-        self.users[record.username] = record
-        return True
+        with self.lock:
+            if record.username in self.users:
+                return False
+            self.users[record.username] = record
+            return True
 
     def user(self, username: str) -> UserRecord | None:
         return self.users.get(username)
+
+    def set_user_disabled(self, username: str, disabled: bool) -> bool:
+        with self.lock:
+            if username not in self.users:
+                return False
+            self.users[username] = replace(self.users[username], disabled=disabled)
+            return True
+
+    def login_failures(self, who: str, window: str) -> int:
+        return self.failures.get((who, window), 0)
+
+    def count_login_failure(self, who: str, window: str, expires_at: int) -> int:
+        with self.lock:
+            self.failures[(who, window)] = n = self.failures.get((who, window), 0) + 1
+            return n
+
+    def clear_login_failures(self, who: str, window: str) -> None:
+        self.failures.pop((who, window), None)
+
+    def audit(self, event: AccessAudit) -> None:
+        self.trail.append(event)
+
+    def audit_trail(self, limit: int) -> list[AccessAudit]:
+        return list(reversed(self.trail))[:limit]
 
 
 class FixedScorer:

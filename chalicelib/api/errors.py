@@ -12,10 +12,12 @@ from chalicelib.domain import errors as d
 STATUS: dict[type[d.DomainError], int] = {
     d.NotFound: 404,
     d.Conflict: 409,
+    d.InvalidParameter: 400,  # before Invalid: the first match counts
     d.Invalid: 422,
     d.Unauthenticated: 401,
     d.Forbidden: 403,
     d.Unavailable: 503,
+    d.RateLimited: 429,
 }
 
 
@@ -51,7 +53,8 @@ class ApiError(Exception):
 
 def from_domain(exc: d.DomainError) -> ApiError:
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, d.Unavailable) else {}
+    retry_after = exc.retry_after_s if isinstance(exc, (d.Unavailable, d.RateLimited)) else None
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
     return ApiError(status, exc.code, exc.message, exc.details, headers)
 
 
@@ -83,3 +86,27 @@ def invalid(exc: ValidationError, where: str = "") -> ApiError:
 
 def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"{what} not found")
+
+
+# Chalice's own answers (a method a route does not declare, its 415, its 500) and their codes in ours.
+CHALICE_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequestError": "bad_request",
+    "NotFoundError": "not_found",
+    "InternalServerError": "internal_error",
+}
+
+
+def in_our_shape(response: Response) -> Response:
+    """Chalice's own error answers ({"Code": ..., "Message": ...}) in the one error shape."""
+    body = response.body
+    if response.status_code < 400 or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return response
+    code = CHALICE_CODES.get(str(body["Code"]), "error")
+    message = str(body["Message"])
+    if code == "method_not_allowed" and (allowed := response.headers.get("Allow")):
+        message = f"{message}; this path takes {allowed}"
+    return ApiError(
+        response.status_code, code, message, headers={k: str(v) for k, v in response.headers.items()}
+    ).response()

@@ -28,6 +28,7 @@ REASONS = {
     413: "Body too large",
     415: "Not application/json",
     422: "Validation error naming the field",
+    429: "Too many failed attempts: locked out for Retry-After seconds",
     503: "A dependency is busy or down; retry after Retry-After seconds",
 }
 
@@ -42,8 +43,10 @@ def routes(app: Chalice) -> list[tuple[str, str, Spec]]:
     return out
 
 
-def _query_params(model: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema()
+def _query_params(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str, Any]]:
+    # Enums and other models a parameter names go to components/schemas with the rest.
+    schema = model.model_json_schema(ref_template=REF)
+    defs.update(schema.get("$defs", {}))
     required = set(schema.get("required", []))
     return [
         {
@@ -70,6 +73,7 @@ def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
         ref_template=REF,
     )
     paths: dict[str, dict[str, Any]] = {}
+    query_defs: dict[str, Any] = {}
     for path, method, s in specs:
         op: dict[str, Any] = {"summary": s.summary, "tags": [s.tag], "operationId": _op_id(method, path)}
         params = [
@@ -77,7 +81,7 @@ def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
             for p in re.findall(r"{(\w+)}", path)
         ]
         if s.query is not None:
-            params += _query_params(s.query)
+            params += _query_params(s.query, query_defs)
         params += [
             {"name": h, "in": "header", "required": False, "schema": {"type": "string"}, "description": d}
             for h, d in s.headers.items()
@@ -101,8 +105,8 @@ def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
             codes |= {400, 413, 415, 422}
         if s.query is not None:
             codes |= {400}
-        if s.roles is not None:
-            codes |= {401, 403}
+        if s.roles is not None:  # credentials are looked up: a busy principals table is a 503
+            codes |= {401, 403, 503}
             op["security"] = [{"apiKey": []}, {"bearer": []}]
             op["description"] = "Roles: " + ", ".join(r.value for r in s.roles) + " (admin may do everything)."
         for code in sorted(codes):
@@ -119,7 +123,7 @@ def document(app: Chalice, version: str = "1.0.0") -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": schemas.get("$defs", {}),
+            "schemas": {**query_defs, **schemas.get("$defs", {})},
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"},
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},

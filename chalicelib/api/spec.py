@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -63,23 +65,98 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# Longest number literal taken: far above any stake, odds or count, far below Python's
+# int-conversion limit (4,300 digits), so a 5,000-digit stake is a 400, not a 500.
+MAX_NUMBER_CHARS = 40
+# Magnitudes taken (short literals such as 1e400 too): every amount, threshold and count fits, and
+# so does DynamoDB's number type (38 digits, 1e-130 to 1e125).
+MAX_MAGNITUDE = Decimal("1e15")
+MIN_MAGNITUDE = Decimal("1e-12")
+
+
+def _number(kind: type[int] | type[Decimal]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        if len(text) > MAX_NUMBER_CHARS:
+            raise ApiError(
+                400,
+                "malformed_json",
+                f"request body has a number of {len(text)} characters (at most {MAX_NUMBER_CHARS})",
+            )
+        value = kind(text)
+        if value and not MIN_MAGNITUDE <= abs(Decimal(value)) < MAX_MAGNITUDE:
+            raise ApiError(400, "malformed_json", f"request body has the number {text}, out of range (up to 1e15)")
+        return value
+
+    return parse
+
+
+def _no_constant(name: str) -> Any:
+    raise ApiError(400, "malformed_json", f"request body has {name}, which is not JSON")
+
+
+def _unsafe_char(text: str) -> str | None:
+    """The first character no field may hold: NUL and other control characters (tab and line
+    breaks aside), direction overrides and isolates (which make text read other than it is stored)
+    and lone surrogates (which no store can encode)."""
+    for ch in text:
+        o = ord(ch)
+        if (o < 0x20 and ch not in "\t\n\r") or 0x7F <= o <= 0x9F or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069:
+            return ch
+        if 0xD800 <= o <= 0xDFFF:
+            return ch
+    return None
+
+
+MAX_DEPTH = 32  # no request model nests deeper than 4
+
+
+def _check_strings(doc: Any) -> None:
+    stack: list[tuple[str, int, Any]] = [("", 0, doc)]
+    while stack:
+        path, depth, node = stack.pop()
+        if depth > MAX_DEPTH and isinstance(node, (dict, list)):
+            raise ApiError(400, "malformed_json", f"request body is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, dict):
+            for k, v in node.items():
+                stack.append((f"{path}.{k}" if path else k, depth + 1, v))
+                if (bad := _unsafe_char(k)) is not None:
+                    raise _unsafe(path or "body", bad, "a key")
+        elif isinstance(node, list):
+            stack.extend((f"{path}.{i}" if path else str(i), depth + 1, v) for i, v in enumerate(node))
+        elif isinstance(node, str) and (bad := _unsafe_char(node)) is not None:
+            raise _unsafe(path or "body", bad, "")
+
+
+def _unsafe(field: str, ch: str, what: str) -> ApiError:
+    msg = f"{what + ' ' if what else ''}contains the control character U+{ord(ch):04X}, which is not allowed"
+    return ApiError(422, "validation_error", f"{field}: {msg}", [{"field": field, "message": msg}])
+
+
 def parse_json(raw: bytes | str | None, content_type: str | None, max_bytes: int) -> Any:
     if isinstance(raw, str):
         raw = raw.encode()
+    if not content_type or content_type.split(";")[0].strip().lower() != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json (Content-Type header)")
     if not raw:
         raise ApiError(400, "empty_body", "request body is empty; send a JSON object")
     if len(raw) > max_bytes:
         raise ApiError(413, "body_too_large", f"request body is {len(raw)} bytes, over the {max_bytes} byte limit")
-    if not content_type or content_type.split(";")[0].strip().lower() != "application/json":
-        raise ApiError(415, "unsupported_media_type", "send the body as application/json (Content-Type header)")
     try:
         # Decimal keeps money exact: 0.1 + 0.2 stays 0.3, and 12.345 is seen as 3 decimals.
-        return json.loads(raw, parse_float=Decimal, object_pairs_hook=_no_duplicates)
+        doc = json.loads(
+            raw,
+            parse_float=_number(Decimal),
+            parse_int=_number(int),
+            parse_constant=_no_constant,
+            object_pairs_hook=_no_duplicates,
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         pos = f" at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise ApiError(400, "malformed_json", f"request body is not valid JSON{pos}") from exc
     except RecursionError as exc:
         raise ApiError(400, "malformed_json", "request body is nested too deeply") from exc
+    _check_strings(doc)
+    return doc
 
 
 def parse_model(model: type[BaseModel], data: Any) -> BaseModel:
@@ -100,10 +177,32 @@ def parse_query(model: type[BaseModel], params: Mapping[str, str] | None) -> Bas
         raise ApiError(400, "invalid_parameter", f"{first['field'][6:]}: {first['message']}", details) from exc
 
 
+# A timestamp with an offset, as stores and models spell it (+00:00, Z, with or without fractions).
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+
+
+def rfc3339(value: Any) -> Any:
+    """Every timestamp in an answer in one format: RFC 3339 in UTC with `Z`
+    (2026-11-22T14:25:00Z, fractions only when there are any)."""
+    if isinstance(value, str):
+        if len(value) <= 32 and _TIMESTAMP.fullmatch(value):
+            try:
+                ts = datetime.fromisoformat(value).astimezone(UTC)
+            except (ValueError, OverflowError):
+                return value
+            return ts.strftime("%Y-%m-%dT%H:%M:%S") + (f".{ts.microsecond:06d}" if ts.microsecond else "") + "Z"
+        return value
+    if isinstance(value, dict):
+        return {k: rfc3339(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rfc3339(v) for v in value]
+    return value
+
+
 def json_response(
     model: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    body = model.model_dump(mode="json") if isinstance(model, BaseModel) else model
+    body = rfc3339(model.model_dump(mode="json") if isinstance(model, BaseModel) else model)
     return Response(body=body, status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
 
 

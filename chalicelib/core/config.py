@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # Money: the deployment's currency; every amount is kept in its minor units.
     currency: str = "GBP"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Live bets (POST /bets) placed longer ago than this are refused: older bets are history imports.
+    live_max_age_hours: int = Field(default=7 * 24, ge=1, le=24 * 30)
     # Slip uploads (also the slip function's checks).
     slip_max_bytes: int = Field(default=8 * MB, ge=1024)
     slip_min_bytes: int = Field(default=1024, ge=1)

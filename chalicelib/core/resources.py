@@ -184,7 +184,8 @@ TABLES: tuple[Table, ...] = (
     Table(
         "principals",
         pk="pk",
-        purpose="API keys (their SHA-256 only) and staff users (scrypt) with their roles.",
+        ttl_attribute="expires_at",
+        purpose="API keys (their SHA-256 only) and staff users (scrypt) with their roles; failed logins (TTL).",
     ),
 )
 

@@ -8,6 +8,7 @@ times must carry a timezone and are kept in UTC.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -25,6 +26,7 @@ from pydantic import (
 
 from chalicelib.domain.money import MINOR_EXPONENT, parse_odds, to_minor
 from chalicelib.domain.risk import RiskAssessment
+from chalicelib.domain.strings import SafeText
 
 
 class Channel(StrEnum):
@@ -78,9 +80,13 @@ BET_SHAPES: dict[BetType, tuple[tuple[int, int], int]] = {
 
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = SafeText
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
+# No bet is older than this (history imports included); live bets have a tighter window (settings).
+MIN_PLACED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+# A stake given as a string: plain digits and at most one point ("1_000", "1e3", " 5" are refused).
+STAKE_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 class StrictModel(BaseModel):
@@ -115,6 +121,15 @@ class Location(StrictModel):
 class BetIn(StrictModel):
     """A bet as a till, website or SMS gateway reports it."""
 
+    # The cross-field rule a schema can say: a retail bet names its shop.
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "allOf": [{"if": {"properties": {"channel": {"const": "retail"}}}, "then": {"required": ["shop_id"]}}]
+        },
+    )
+
     bet_id: Id | None = Field(None, description="Client's own bet id; re-sending the same id returns the stored bet.")
     customer_id: Id | None = Field(None, description="Account id; omit for anonymous retail customers.")
     shop_id: Id | None = Field(None, description="Shop id; required for retail bets.")
@@ -138,6 +153,8 @@ class BetIn(StrictModel):
         # Floats would already have lost precision: the API parses JSON numbers as Decimal.
         if isinstance(v, bool) or not isinstance(v, (str, int, Decimal)):
             raise ValueError("stake must be a number or a decimal string such as '25.00'")
+        if isinstance(v, str) and not STAKE_TEXT.fullmatch(v):
+            raise ValueError("stake must be digits with an optional decimal point, such as '25.00'")
         return v
 
     @field_validator("stake")
@@ -161,9 +178,14 @@ class BetIn(StrictModel):
     @field_validator("placed_at")
     @classmethod
     def _placed_at(cls, v: datetime) -> datetime:
-        v = v.astimezone(UTC)
+        try:
+            v = v.astimezone(UTC)
+        except OverflowError as exc:  # 9999-12-31T23:59:59-23:59 is after the last representable instant
+            raise ValueError("placed_at is out of range") from exc
         if v > datetime.now(UTC) + MAX_FUTURE_SKEW:
             raise ValueError("placed_at is in the future")
+        if v < MIN_PLACED_AT:
+            raise ValueError(f"placed_at is before {MIN_PLACED_AT:%Y-%m-%d}")
         return v
 
     @model_validator(mode="after")
@@ -176,6 +198,11 @@ class BetIn(StrictModel):
         if self.channel == Channel.retail and not self.shop_id:
             raise ValueError("shop_id: required for retail bets")
         return self
+
+    @property
+    def is_each_way(self) -> bool:
+        """An each-way single is each-way whether or not the flag was sent."""
+        return self.each_way or self.bet_type == BetType.each_way
 
     @property
     def lines(self) -> int:

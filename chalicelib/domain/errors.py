@@ -33,6 +33,12 @@ class Invalid(DomainError):
     code = "validation_error"
 
 
+class InvalidParameter(Invalid):
+    """A query parameter the API cannot use (e.g. a cursor it did not return): a 400."""
+
+    code = "invalid_parameter"
+
+
 class Unauthenticated(DomainError):
     code = "unauthenticated"
 
@@ -47,5 +53,15 @@ class Unavailable(DomainError):
     code = "unavailable"
 
     def __init__(self, message: str, retry_after_s: int = 1, **kw: Any):
+        super().__init__(message, **kw)
+        self.retry_after_s = retry_after_s
+
+
+class RateLimited(DomainError):
+    """Too many attempts (failed logins): refused without trying until retry_after_s have passed."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after_s: int, **kw: Any):
         super().__init__(message, **kw)
         self.retry_after_s = retry_after_s

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 # ISO 4217 minor-unit exponents for the currencies a deployment may take.
 MINOR_EXPONENT = {"GBP": 2, "EUR": 2, "USD": 2}
 
-MIN_DECIMAL_ODDS = Decimal("1.01")
+# Any price above 1.0 is a price: UK books quote 1/200 (1.005). 1.0 returns only the stake.
+MIN_DECIMAL_ODDS = Decimal("1")
 MAX_DECIMAL_ODDS = Decimal("10001")
+ODDS_PRECISION = Decimal("0.0001")
+DECIMAL_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")
+FRACTION_TEXT = re.compile(r"([0-9]{1,9})/([0-9]{1,9})")
 
 
 def to_minor(amount: Decimal | int | str, currency: str) -> int:
@@ -56,23 +61,21 @@ def parse_odds(raw: object) -> Decimal | None:
         if text in ("EVS", "EVENS", "EVEN"):
             value = Decimal(2)
         elif "/" in text:
-            num, _, den = text.partition("/")
-            try:
-                frac = Fraction(int(num), int(den))
-            except (ValueError, ZeroDivisionError) as exc:
-                raise ValueError(f"fractional odds {raw!r} are not of the form 'N/D'") from exc
+            m = FRACTION_TEXT.fullmatch(text)
+            if m is None or int(m.group(2)) == 0:
+                raise ValueError(f"fractional odds {raw!r} are not of the form 'N/D'")
+            frac = Fraction(int(m.group(1)), int(m.group(2)))
             if frac <= 0:
                 raise ValueError(f"fractional odds {raw!r} must be positive")
-            value = (Decimal(frac.numerator) / Decimal(frac.denominator) + 1).quantize(Decimal("0.0001"))
+            value = (Decimal(frac.numerator) / Decimal(frac.denominator) + 1).quantize(ODDS_PRECISION)
+        elif DECIMAL_TEXT.fullmatch(text):
+            value = Decimal(text)
         else:
-            try:
-                value = Decimal(text)
-            except InvalidOperation as exc:
-                raise ValueError(f"odds {raw!r} are not decimal, fractional or 'SP'") from exc
+            raise ValueError(f"odds {raw!r} are not decimal, fractional or 'SP'")
     else:
         raise ValueError("odds must be decimal (2.5), fractional ('5/2', 'evs') or 'SP'")
-    if not value.is_finite() or value < MIN_DECIMAL_ODDS:
-        raise ValueError(f"decimal odds must be at least {MIN_DECIMAL_ODDS}")
+    if not value.is_finite() or value <= MIN_DECIMAL_ODDS:
+        raise ValueError(f"decimal odds must be above {MIN_DECIMAL_ODDS}.0")
     if value > MAX_DECIMAL_ODDS:
         raise ValueError(f"decimal odds must be at most {MAX_DECIMAL_ODDS}")
     return value

@@ -14,18 +14,27 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import jwt
 
 from chalicelib.core.clock import Clock, utcnow
 from chalicelib.domain.access import Principal, Role
-from chalicelib.domain.errors import Conflict, Forbidden, Invalid, Unauthenticated, Unavailable
-from chalicelib.ports import ApiKeyRecord, PrincipalStore, SecretSource, UserRecord
+from chalicelib.domain.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthenticated, Unavailable
+from chalicelib.ports import AccessAudit, ApiKeyRecord, PrincipalStore, SecretSource, UserRecord
 
 KEY_PREFIX = "bw_"
-KEY_CACHE_S = 60.0
+# A resolved key is cached this long per warm instance: a revoked key stops working within it.
+KEY_CACHE_S = 15.0
 MIN_PASSWORD = 12
 MIN_SIGNING_KEY = 32
+# Failed logins: counted per username and per source address in fixed windows; at the limit the
+# login is refused before the password is even hashed (each scrypt costs ~50 ms of CPU).
+LOGIN_WINDOW_S = 15 * 60
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_SOURCE = 20
+MAX_ROTATION_GRACE_S = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -54,17 +63,53 @@ class AccessService:
         self.clock = clock
         self._key_cache: dict[str, tuple[float, Principal | None]] = {}
 
-    # --- administration ---------------------------------------------------------------------
+    # --- administration (every action audited) --------------------------------------------
 
-    def create_api_key(self, name: str, role: str | Role) -> str:
-        """Create an API key and return it; it is shown once and only its hash is kept."""
-        role = Role(role)
+    def _audit(self, actor: str, action: str, target: str, **detail: Any) -> None:
+        self.principals.audit(AccessAudit(self.clock().isoformat(), actor, action, target, detail))
+
+    def _new_key(self, name: str, role: Role, scope: str) -> tuple[str, ApiKeyRecord]:
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         digest = key_hash(key)
-        self.principals.add_api_key(ApiKeyRecord(digest, digest[:12], name, role.value, self.clock().isoformat()))
+        return key, ApiKeyRecord(digest, digest[:12], name, role.value, self.clock().isoformat(), scope)
+
+    def create_api_key(self, name: str, role: str | Role, scope: str = "", actor: str = "system") -> str:
+        """Create an API key and return it; it is shown once and only its hash is kept."""
+        role = Role(role)
+        if scope and role is not Role.ingest:
+            raise Invalid("scope: only ingest keys are scoped (to a shop or a channel)")
+        key, record = self._new_key(name, role, scope)
+        if not self.principals.add_api_key(record):
+            raise Conflict(f"an API key named {name} exists; rotate or revoke it")
+        self._audit(actor, "api_key.create", name, role=role.value, scope=scope, key_id=record.key_id)
         return key
 
-    def create_user(self, username: str, password: str, role: str | Role) -> None:
+    def api_keys(self) -> list[ApiKeyRecord]:
+        return self.principals.api_keys()
+
+    def revoke_api_key(self, name: str, actor: str) -> ApiKeyRecord:
+        revoked = self.principals.revoke_api_key(name, self.clock().isoformat())
+        if revoked is None:
+            raise NotFound(f"no active API key named {name}")
+        self._key_cache.clear()
+        self._audit(actor, "api_key.revoke", name, key_id=revoked.key_id)
+        return revoked
+
+    def rotate_api_key(self, name: str, actor: str, grace_s: int = 0) -> tuple[str, ApiKeyRecord]:
+        """A new secret for the key of this name (same role and scope, same bets); the old one
+        keeps working for grace_s seconds so a till can switch over."""
+        old = self.principals.named_key(name)
+        if old is None or old.revoked_at:
+            raise NotFound(f"no active API key named {name}")
+        key, new = self._new_key(name, Role(old.role), old.scope)
+        until = (self.clock() + timedelta(seconds=grace_s)).isoformat()
+        if not self.principals.rotate_api_key(old, new, until):
+            raise Conflict(f"API key {name} changed meanwhile; retry")
+        self._key_cache.clear()
+        self._audit(actor, "api_key.rotate", name, old_key_id=old.key_id, key_id=new.key_id, grace_s=grace_s)
+        return key, new
+
+    def create_user(self, username: str, password: str, role: str | Role, actor: str = "system") -> None:
         role = Role(role)
         if len(password) < MIN_PASSWORD:
             raise Invalid(f"password: must be at least {MIN_PASSWORD} characters")
@@ -72,17 +117,47 @@ class AccessService:
         record = UserRecord(username, role.value, salt.hex(), scrypt(password, salt).hex(), self.clock().isoformat())
         if not self.principals.add_user(record):
             raise Conflict(f"user {username} already exists")
+        self._audit(actor, "user.create", username, role=role.value)
+
+    def set_user_disabled(self, username: str, disabled: bool, actor: str) -> None:
+        """A disabled user cannot log in, and the tokens it holds are refused from now on."""
+        if not self.principals.set_user_disabled(username, disabled):
+            raise NotFound(f"user {username} not found")
+        self._audit(actor, "user.disable" if disabled else "user.enable", username)
+
+    def audit_trail(self, limit: int = 100) -> list[AccessAudit]:
+        return self.principals.audit_trail(limit)
 
     # --- staff login and tokens -------------------------------------------------------------
 
-    def login(self, username: str, password: str) -> tuple[str, int]:
-        """A signed token and its lifetime for valid credentials."""
+    def _window(self) -> tuple[str, int]:
+        """The current failed-login window's id and the seconds until it ends."""
+        now = int(self.clock().timestamp())
+        start = now - now % LOGIN_WINDOW_S
+        return str(start), start + LOGIN_WINDOW_S - now
+
+    def login(self, username: str, password: str, source: str = "") -> tuple[str, int]:
+        """A signed token and its lifetime for valid credentials; too many failures lock out."""
+        window, left = self._window()
+        who = [(f"user:{username}", MAX_FAILURES_PER_USER)] + (
+            [(f"source:{source}", MAX_FAILURES_PER_SOURCE)] if source else []
+        )
+        for subject, limit in who:
+            if self.principals.login_failures(subject, window) >= limit:
+                raise RateLimited(
+                    f"too many failed logins for this {subject.split(':')[0]}; try again in {left} seconds",
+                    retry_after_s=max(left, 1),
+                )
         user = self.principals.user(username)
         # Hash even for unknown users so timing does not reveal which usernames exist.
         salt = bytes.fromhex(user.salt) if user else b"\0" * 16
         ok = hmac.compare_digest(scrypt(password, salt).hex(), user.hash if user else "")
-        if user is None or not ok:
+        if user is None or not ok or user.disabled:
+            expires = int(self.clock().timestamp()) + left + LOGIN_WINDOW_S
+            for subject, _ in who:
+                self.principals.count_login_failure(subject, window, expires)
             raise Unauthenticated("unknown username or wrong password", code="invalid_credentials")
+        self.principals.clear_login_failures(f"user:{username}", window)
         now = int(time.time())
         claims = {
             "sub": username,
@@ -113,10 +188,15 @@ class AccessService:
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated("bearer token is not valid", code="invalid_token") from exc
         try:
-            role = Role(claims["role"])
+            Role(claims["role"])
         except ValueError as exc:
             raise Unauthenticated("bearer token names an unknown role", code="invalid_token") from exc
-        return Principal(f"user:{claims['sub']}", role, "user")
+        # The user as it is now: a disabled (or deleted) user's tokens are refused from then on,
+        # and a changed role applies at once.
+        user = self.principals.user(str(claims["sub"]))
+        if user is None or user.disabled:
+            raise Unauthenticated("this user is disabled; ask an administrator", code="user_disabled")
+        return Principal(f"user:{claims['sub']}", Role(user.role), "user")
 
     def _from_key(self, key: str) -> Principal | None:
         digest = key_hash(key)
@@ -124,7 +204,9 @@ class AccessService:
         if hit and hit[0] > time.monotonic():
             return hit[1]
         rec = self.principals.api_key(digest)
-        principal = Principal(f"key:{rec.key_id}:{rec.name}", Role(rec.role), "api_key") if rec else None
+        principal = None
+        if rec and not rec.revoked_at and not (rec.expires_at and rec.expires_at <= self.clock().isoformat()):
+            principal = Principal(f"key:{rec.name}", Role(rec.role), "api_key", rec.scope)
         self._key_cache[digest] = (time.monotonic() + KEY_CACHE_S, principal)
         return principal
 

@@ -8,7 +8,6 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from chalicelib.core import observability as obs
@@ -17,8 +16,10 @@ from chalicelib.core.observability import logger
 from chalicelib.domain.bets import Bet, BetIn, Selection
 from chalicelib.domain.errors import Conflict, Invalid
 from chalicelib.domain.money import to_minor
+from chalicelib.domain.results import EachWayTerms, EventResult
 from chalicelib.domain.risk_history import HISTORY_DAYS, SubjectHistory
 from chalicelib.domain.rules import WindowBet, window_bet_of
+from chalicelib.domain.settlement import FORECASTS, BetToSettle, settle
 from chalicelib.domain.subjects import ClientCategory, SubjectRef, SubjectStatus
 from chalicelib.ports import BetStore, RiskScorer, StoredBet, SubjectStore
 
@@ -34,14 +35,45 @@ def idempotent_bet_id(source: str, idempotency_key: str) -> str:
     return "idem-" + hashlib.sha256(f"{source}|{idempotency_key}".encode()).hexdigest()[:32]
 
 
+# The terms a potential return assumes for each-way place parts (the bet does not carry the
+# event's terms; these are the usual UK ones). Settlement uses the event's real terms.
+ASSUMED_EACH_WAY = EachWayTerms.model_validate({"places": 3, "fraction": "1/4"})
+
+
 def potential_return(body: BetIn) -> int | None:
-    odds = [s.decimal_odds for s in body.selections]
-    if any(o is None for o in odds) or body.lines != 1:
-        return None  # SP, or a full-cover bet whose return depends on which legs win
-    product = Decimal(1)
-    for o in odds:
-        product *= o  # type: ignore[operator]
-    return int((Decimal(body.stake_minor) * product).to_integral_value())
+    """What the bet returns if every selection wins, as settlement would pay it (full-cover bets
+    every line, each-way place parts at ASSUMED_EACH_WAY). None for a starting price or a
+    forecast/tricast (which pays a dividend declared after the race)."""
+    if any(s.decimal_odds is None for s in body.selections) or body.bet_type in FORECASTS:
+        return None
+    bet = BetToSettle.model_validate(
+        {
+            "bet_type": body.bet_type,
+            "each_way": body.is_each_way,
+            "stake_minor": body.stake_minor,
+            "selections": [
+                {"event": s.event, "market": s.market, "selection": s.selection, "price": str(s.price)}
+                for s in body.selections
+            ],
+        }
+    )
+    by_event: dict[str, list[str]] = {}
+    for s in body.selections:
+        by_event.setdefault(s.event, []).append(s.selection)
+    results = [
+        EventResult.model_validate({"event": event, "positions": [[x] for x in names], "each_way": ASSUMED_EACH_WAY})
+        for event, names in by_event.items()
+    ]
+    return settle(bet, results).returns_minor
+
+
+def check_live(body: BetIn, now: datetime, max_age: timedelta) -> None:
+    """A live bet (a till, the website) is recent: older ones belong to the history import, which
+    does not raise alerts on events long past."""
+    if body.placed_at < now - max_age:
+        hours = int(max_age.total_seconds() // 3600)
+        msg = f"more than {hours} hours ago; send older bets through the history import"
+        raise Invalid(f"placed_at: {msg}", [{"field": "placed_at", "message": msg}])
 
 
 # Bet-path monitoring: (subject, its bets up to and including this one, the bet's time, its
@@ -94,7 +126,7 @@ class BetRecorder:
             category=status.category.value if status.category is not ClientCategory.none else None,
         )
         bet = self.build(body, bet_id, source, history)
-        if not self.bets.record(bet, fp, subjects, activity=monitor):
+        if not self.bets.record(bet, fp, subjects, activity=monitor, maybe_earliest=not past):
             # A concurrent retry won the race: answer as a replay.
             if existing := self.bets.get(bet_id):
                 return self._replay(existing, fp)
@@ -133,7 +165,7 @@ class BetRecorder:
             stake_minor=to_minor(body.stake, body.currency),
             currency=body.currency,
             bet_type=body.bet_type,
-            each_way=body.each_way,
+            each_way=body.is_each_way,
             lines=body.lines,
             selections=[
                 Selection(

@@ -36,9 +36,18 @@ class SlipRefused(Exception):
         self.reason, self.code = reason, code
 
 
+MIB = 1024 * 1024
+
+
 def mib(n: float) -> str:
-    """Sizes in the unit the limits are set in (binary megabytes)."""
-    return f"{n / (1024 * 1024):.1f} MiB"
+    """Sizes in the unit the limits are set in (binary megabytes): "8 MiB", "8.4 MiB"."""
+    return f"{int(n) // MIB} MiB" if n % MIB == 0 else f"{n / MIB:.1f} MiB"
+
+
+def over_limit(size: int, limit: int) -> str:
+    # Exact bytes when the rounded sizes would read the same ("8.0 MiB, over the 8 MiB limit").
+    shown = mib(size) if mib(size) not in (mib(limit), f"{limit / MIB:.1f} MiB") else f"{size:,} bytes"
+    return f"file is {shown}, over the {mib(limit)} ({limit:,} bytes) limit"
 
 
 @dataclass
@@ -55,17 +64,26 @@ class SlipProcessor:
         """Handle one uploaded object; returns what was done (for logs, metrics and tests)."""
         bet_id = bet_id_from_key(ref.key)
         record = self.slips.get(bet_id) if bet_id else None
-        if bet_id is None or record is None or record.object_key != ref.key:
-            logger.warning("ignoring object that no slip is awaiting", extra={"key": ref.key})
+        if bet_id is None or record is None:
+            logger.warning("ignoring object that is no bet's slip", extra={"key": ref.key})
             return "ignored"
+        if record.status != SlipStatus.awaiting_upload and record.object_key != ref.key:
+            # Another object of this bet (through an earlier or later presigned POST) is its slip already.
+            obs.count_by(obs.SLIPS_REJECTED, reason="superseded")
+            logger.warning(
+                "object not used: the bet's slip is another upload",
+                extra={"bet_id": bet_id, "key": ref.key, "slip_key": record.object_key, "status": record.status},
+            )
+            return "superseded"
         if record.status == SlipStatus.embedded:
             if msg := self.slips.clustering_message(bet_id):
                 self.queue.send(CLUSTERING_QUEUE, msg.model_dump_json())
             return "resent"
         if record.status != SlipStatus.awaiting_upload:
             return "duplicate"
+        # Awaiting: any object under the bet's prefix is its slip, whichever presigned POST it came through.
         if ref.size > self.limits.max_bytes:
-            reason = f"file is {mib(ref.size)}, over the {mib(self.limits.max_bytes)} limit"
+            reason = over_limit(ref.size, self.limits.max_bytes)
             return self._reject(bet_id, ref, reason, "too_large")
         data = self.files.read(ref.bucket, ref.key, self.limits.max_bytes)
         try:

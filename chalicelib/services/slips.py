@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,9 +28,11 @@ class SlipUploads:
         self.limits = limits
         self.clock = clock
 
-    def start(self, bet_id: str, content_type: str) -> dict[str, Any]:
-        """Reserve an object key for the bet's slip and presign a bounded S3 POST for it."""
-        if self.bets.get(bet_id) is None:
+    def start(self, bet_id: str, content_type: str, may_read: Callable[[str], bool] | None = None) -> dict[str, Any]:
+        """Reserve an object key for the bet's slip and presign a bounded S3 POST for it.
+        `may_read(ingested_by)`: whether the caller may see this bet (else it is not found)."""
+        stored = self.bets.get(bet_id)
+        if stored is None or (may_read is not None and not may_read(stored.bet.ingested_by)):
             raise NotFound(f"bet {bet_id} not found")
         key = object_key(bet_id, uuid.uuid4().hex)
         if not self.slips.reserve_upload(bet_id, key, self.clock()):

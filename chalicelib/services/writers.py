@@ -235,6 +235,7 @@ class WriterDesk:
 
     def confirm(self, writer_id: str, other: str, actor: str) -> WriterJob:
         """Staff: the candidate is the same person. The smaller writer merges into the larger."""
+        _two(writer_id, other)
         a, b = self._writer(writer_id), self._writer(other)
         if not self.admin.decide_candidate(writer_id, other, "confirmed", actor, self.clock()):
             raise Conflict(f"no pending candidate link between {writer_id} and {other}")
@@ -244,9 +245,15 @@ class WriterDesk:
 
     def reject(self, writer_id: str, other: str, actor: str) -> None:
         """Staff: different people. Never proposed or merged again."""
+        _two(writer_id, other)
         if not self.admin.decide_candidate(writer_id, other, "rejected", actor, self.clock()):
             raise Conflict(f"no pending candidate link between {writer_id} and {other}")
         self._audit([SubjectRef.writer(writer_id), SubjectRef.writer(other)], actor, "candidate_rejected")
 
     def audit(self, writer_id: str) -> list[AuditEvent]:
         return self.admin.audit(SubjectRef.writer(writer_id))
+
+
+def _two(writer_id: str, other: str) -> None:
+    if writer_id == other:
+        raise Invalid("other_id: a writer is not a candidate link of itself")

@@ -144,7 +144,8 @@ def place_day(stack: Stack) -> Day:
     from local.slipgen import make_slip
 
     admin = Client(stack.url, {"x-api-key": stack.admin_key()})
-    key = admin.call("POST", "/admin/api-keys", json={"name": "browser-till", "role": "ingest"})["api_key"]
+    till_name = f"browser-till-{time.time_ns()}"  # API key names are unique; .local/ may keep older ones
+    key = admin.call("POST", "/admin/api-keys", json={"name": till_name, "role": "ingest"})["api_key"]
     admin.call("POST", "/admin/users", json={"username": STAFF_USER, "password": STAFF_PASSWORD, "role": "staff"})
     admin.call("POST", "/admin/users", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD, "role": "admin"})
     till = Client(stack.url, {"x-api-key": key})

@@ -57,14 +57,15 @@ def test_slip_states_move_once(adapters: wiring.Adapters) -> None:
     slips = adapters.slips
     assert slips.reserve_upload("B-1", "slips/B-1/a", NOW)
     assert slips.reserve_upload("B-1", "slips/B-1/b", NOW)  # a pending upload may be replaced
-    assert not slips.mark_embedded("B-1", "slips/B-1/a", [0.1] * 8, "m", None, NOW)  # superseded key
-    assert slips.mark_embedded("B-1", "slips/B-1/b", [0.1] * 8, "m", "etag", NOW)
-    assert not slips.mark_rejected("B-1", "slips/B-1/b", "late", None, NOW)  # not awaiting any more
+    # The upload through the first presigned POST still works: the first object processed is the slip.
+    assert slips.mark_embedded("B-1", "slips/B-1/a", [0.1] * 8, "m", "etag", NOW)
+    assert not slips.mark_embedded("B-1", "slips/B-1/b", [0.1] * 8, "m", None, NOW)  # not awaiting any more
+    assert not slips.mark_rejected("B-1", "slips/B-1/a", "late", None, NOW)
     assert not slips.reserve_upload("B-1", "slips/B-1/c", NOW)  # embedded is final
     rec = slips.get("B-1")
     assert rec is not None and rec.status == "embedded" and rec.model_version == "m" and rec.reason is None
     msg = slips.clustering_message("B-1")
-    assert msg is not None and msg.object_key == "slips/B-1/b" and msg.embedding == pytest.approx([0.1] * 8)
+    assert msg is not None and msg.object_key == "slips/B-1/a" and msg.embedding == pytest.approx([0.1] * 8)
     assert slips.reserve_upload("B-2", "slips/B-2/a", NOW) and slips.mark_rejected(
         "B-2", "slips/B-2/a", "bad", None, NOW
     )

@@ -222,7 +222,7 @@ def test_unrecognised_lines_are_refused() -> None:
     [
         ("01/05/2025 14:02:11", "31/04/2025 14:02:11", 2, "is not a real date and time"),
         ("01/05/2025 14:02:11", "2025-05-01 14:02", 2, "is not dd/mm/yyyy HH:MM:SS"),
-        ("at 5.5", "at 0.5", 3, "price of Sea Bird '0.5': decimal odds must be at least 1.01"),
+        ("at 5.5", "at 0.5", 3, "price of Sea Bird '0.5': decimal odds must be above 1.0"),
         ("at 5.5", "at five", 3, "price of Sea Bird 'five'"),
         ("Ascot, 14:30,", "Ascot, 14:30, 15:00,", 3, "has more than one race time"),
         ("Win Only", "Place Only", 4, "bets 'Place Only' is not Win Only, Each Way or a forecast"),

@@ -97,4 +97,9 @@ def test_potential_return() -> None:
     assert potential_return(body(stake="10.00")) == 3500  # 5/2
     sp = body(selections=[{"event": "e", "selection": "x", "price": "SP"}])
     assert potential_return(sp) is None
-    assert potential_return(body(bet_type="each_way")) is None  # two lines: depends on the result
+    # £25 each-way at 5/2: £12.50 win x 3.5 = £43.75, £12.50 place x (1 + 2.5/4) = £20.31 (down to the penny)
+    assert potential_return(body(stake="25.00", bet_type="each_way")) == 6406
+    # A trixie at evens: 3 doubles (x4) and a treble (x8) on a £1 unit stake
+    evens = [{"event": f"e{i}", "selection": "x", "price": "evs"} for i in range(3)]
+    assert potential_return(body(stake="4.00", bet_type="trixie", selections=evens)) == 2000
+    assert potential_return(body(bet_type="forecast", selections=evens[:2])) is None  # a dividend

@@ -326,7 +326,7 @@ def test_a_stored_bet_dump_settles() -> None:
         ({"lines": 3}, "lines is 3, but a single has 2"),
         ({"bet_type": "double"}, "a double takes 2-2 selections, got 1"),
         ({"stake_minor": 0}, "greater than 0"),
-        ({"selections": [sel("x", "y", "0.5")]}, "decimal odds must be at least 1.01"),
+        ({"selections": [sel("x", "y", "0.5")]}, "decimal odds must be above 1.0"),
     ],
 )
 def test_bets_that_cannot_be_settled(fields: dict[str, Any], message: str) -> None:

@@ -66,13 +66,31 @@ def test_rejections_name_the_reason(proc: tuple) -> None:  # type: ignore[type-a
     big = upload(slips, files, "B3", b"x")
     big = big.model_copy(update={"size": 8 * 1024 * 1024 + 1})
     assert p.process(big) == "rejected" and embed.calls == 1  # refused from the event, never read
-    assert slips.get("B3").reason == "file is 8.0 MiB, over the 8.0 MiB limit"
+    assert slips.get("B3").reason == "file is 8,388,609 bytes, over the 8 MiB (8,388,608 bytes) limit"
+    huge = upload(slips, files, "B5", b"x").model_copy(update={"size": 9 * 1024 * 1024})
+    assert p.process(huge) == "rejected" and slips.get("B5").reason == (
+        "file is 9 MiB, over the 8 MiB (8,388,608 bytes) limit"
+    )
     assert queue.messages[CLUSTERING_QUEUE] == []
 
 
 def test_objects_no_slip_awaits_are_ignored(proc: tuple) -> None:  # type: ignore[type-arg]
     p, slips, files, _, embed = proc
     assert p.process(S3ObjectRef(bucket=BUCKET, key="elsewhere/x.jpg")) == "ignored"
-    ref = upload(slips, files, "B4", b"\xff\xd8\xff0000000000")
-    slips.reserve_upload("B4", "slips/B4/u2", datetime.now(UTC))  # a newer upload superseded it
-    assert p.process(ref) == "ignored" and embed.calls == 0
+    assert p.process(S3ObjectRef(bucket=BUCKET, key="slips/NOBET/u1.jpg")) == "ignored"
+    assert embed.calls == 0
+
+
+def test_an_upload_through_an_older_presigned_post_is_still_the_slip(proc: tuple) -> None:  # type: ignore[type-arg]
+    """A till asks for a second presigned POST, then uploads through the first: the slip is
+    processed (never stuck in awaiting_upload); a later object for the same bet is not used."""
+    p, slips, files, queue, embed = proc
+    first = upload(slips, files, "B4", b"\xff\xd8\xff0000000000")
+    slips.reserve_upload("B4", "slips/B4/u2", datetime.now(UTC))  # the second POST
+    assert p.process(first) == "embedded"
+    assert slips.get("B4").status == "embedded" and slips.get("B4").object_key == first.key
+    assert json.loads(queue.messages[CLUSTERING_QUEUE][0])["object_key"] == first.key
+    files.objects[(BUCKET, "slips/B4/u2")] = b"\xff\xd8\xff1111111111"
+    second = S3ObjectRef(bucket=BUCKET, key="slips/B4/u2", size=13, etag="f")
+    assert p.process(second) == "superseded" and embed.calls == 1
+    assert slips.get("B4").object_key == first.key

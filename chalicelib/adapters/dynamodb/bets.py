@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.client import Dynamo, TransactionCancelled, put
-from chalicelib.adapters.dynamodb.subjects import bet_writes, combined_odds
+from chalicelib.adapters.dynamodb.subjects import bet_writes, combined_odds, first_bet_update
+from chalicelib.core.observability import logger
 from chalicelib.domain.bets import Bet
+from chalicelib.domain.errors import Unavailable
 from chalicelib.domain.results import event_key
 from chalicelib.domain.settlement import Settlement
 from chalicelib.domain.subjects import SubjectRef
@@ -33,7 +35,9 @@ class DynamoBetStore:
             item.get("settled_version"),
         )
 
-    def record(self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True) -> bool:
+    def record(
+        self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True, maybe_earliest: bool = True
+    ) -> bool:
         writes = [
             put(
                 self.tables["bets"],
@@ -57,6 +61,13 @@ class DynamoBetStore:
             if exc.failed(0):
                 return False  # the bet id exists: the caller answers as a replay (or a conflict)
             raise
+        # A bet earlier than every bet in the lookback may be earlier than first_bet_at (a till back
+        # online, an import); any earlier stored bet means first_bet_at is earlier already.
+        for ref in subjects if maybe_earliest else []:
+            try:
+                self.db.update(**first_bet_update(self.tables, ref, bet.placed_at))
+            except Unavailable:  # the bet is recorded: a refinement of first_bet_at must not fail it
+                logger.warning("first_bet_at not lowered", extra={"bet_id": bet.bet_id, "subject": ref.id})
         return True
 
     def feed_item(self, bet: Bet) -> dict[str, object]:

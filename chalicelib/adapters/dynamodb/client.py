@@ -14,22 +14,15 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from chalicelib.adapters.guard import error_code, unavailable
 from chalicelib.domain.errors import Unavailable
 
 _ser = TypeSerializer()
 _de = TypeDeserializer()
 
-# Still failing after botocore's retries: the caller may try again later.
-RETRIABLE = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-}
 CONFLICT_ATTEMPTS = 6
 CONFLICT_BASE_S = 0.02
 
@@ -91,7 +84,7 @@ class TransactionCancelled(Exception):
 
 
 def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    return error_code(exc)
 
 
 class Dynamo:
@@ -104,9 +97,11 @@ class Dynamo:
     def _call(self, op: str, **kwargs: Any) -> Any:
         try:
             return getattr(self.client, op)(**kwargs)
-        except ClientError as exc:
-            if _error_code(exc) in RETRIABLE:
-                raise Unavailable(f"the database is busy ({_error_code(exc)}); retry shortly", retry_after_s=1) from exc
+        except (ClientError, BotoConnectionError, HTTPClientError) as exc:
+            if isinstance(exc, ClientError) and _error_code(exc) == "TransactionCanceledException":
+                raise  # conflicts are retried by transact(); failed conditions are answers
+            if (busy := unavailable(exc, "the database")) is not None:
+                raise busy from exc
             raise
 
     def get(self, table: str, key: dict[str, Any], consistent: bool = True, projection: str | None = None) -> Any:
@@ -138,6 +133,21 @@ class Dynamo:
                 return False
             raise
         return True
+
+    def update_returning(self, table: str, key: dict[str, Any], expression: str, **expr: Any) -> dict[str, Any]:
+        """Update an item and return its updated attributes (ReturnValues=UPDATED_NEW)."""
+        resp = self._call(
+            "update_item",
+            TableName=table,
+            Key=to_item(key),
+            UpdateExpression=expression,
+            ReturnValues="UPDATED_NEW",
+            **expr,
+        )
+        return from_item(resp.get("Attributes", {}))
+
+    def delete_item(self, table: str, key: dict[str, Any]) -> None:
+        self._call("delete_item", TableName=table, Key=to_item(key))
 
     def query(self, table: str, max_pages: int = 1000, **kwargs: Any) -> Iterator[dict[str, Any]]:
         """Every item of a Query, following LastEvaluatedKey (at most `max_pages` pages)."""

@@ -35,6 +35,9 @@ Tables (declared in core/resources.py):
   alerts      pk ALERT#<alert id>, sk ALERT    the alert; GSIs by_day, by_status, by_subject and the
                                                sparse outbox (alerts not yet published)
   principals  pk KEY#<sha256 of the key> | USER#<username>
+              pk LOGINFAIL#<user:name | source:ip>#<15-min window>   failed logins (TTL)
+  monitoring  pk APIKEYS, sk <key name>        every API key by name, for listing (one Query)
+              pk ACCESSAUDIT#<yyyy-mm>, sk <at>#<id>   administrative actions on keys and users
 """
 
 from __future__ import annotations
@@ -309,3 +312,22 @@ def result(event_key: str) -> str:
 
 def import_job(import_id: str) -> str:
     return f"IMPORT#{import_id}"
+
+
+API_KEYS = "APIKEYS"
+
+
+def api_key_name(name: str) -> str:
+    return name
+
+
+def login_failures(who: str, window: str) -> str:
+    return f"LOGINFAIL#{who}#{window}"
+
+
+def access_audit_month(at: datetime) -> str:
+    return f"ACCESSAUDIT#{at.astimezone(UTC).strftime('%Y-%m')}"
+
+
+def access_audit(at: datetime, event_id: str) -> str:
+    return f"{iso(at)}#{event_id}"

@@ -56,15 +56,16 @@ class DynamoSlipStore:
     def _transition(
         self, bet_id: str, object_key: str, status: SlipStatus, attrs: dict[str, Any], at: datetime
     ) -> bool:
-        """Move an awaiting slip to `status`; False if it is not awaiting this object (a duplicate event)."""
+        """Move an awaiting slip to `status` with this object (whichever of the bet's presigned POSTs
+        it came through: the first object processed is the slip); False if it is not awaiting."""
         present = {k: v for k, v in attrs.items() if v is not None}
         sets = "".join(f", {k} = :{k}" for k in present)
         remove = " REMOVE reason" if status is not SlipStatus.rejected else ""
         return self.db.update(
             self.table,
             {"pk": keys.slip(bet_id)},
-            f"SET #s = :status, updated_at = :now{sets}{remove}",
-            ConditionExpression="object_key = :key AND #s = :awaiting",
+            f"SET #s = :status, object_key = :key, updated_at = :now{sets}{remove}",
+            ConditionExpression="#s = :awaiting",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=values(
                 **present,

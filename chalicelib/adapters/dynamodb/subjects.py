@@ -87,6 +87,19 @@ def bet_writes(
     return writes if activity else [w for i, w in enumerate(writes) if i != 2]
 
 
+def first_bet_update(tables: dict[str, str], ref: SubjectRef, placed: datetime) -> dict[str, Any]:
+    """update_item arguments lowering PROFILE first_bet_at to `placed` when it is earlier: the
+    transaction sets it only where missing (no min() in an UpdateExpression), so a bet placed
+    earlier but received later (a till back online, an import) moves it here, atomically per item."""
+    return {
+        "table": tables["subjects"],
+        "key": {"pk": keys.subject(ref), "sk": keys.PROFILE},
+        "expression": "SET first_bet_at = :placed",
+        "ConditionExpression": "attribute_exists(pk) AND first_bet_at > :placed",
+        "ExpressionAttributeValues": values(placed=keys.iso(placed)),
+    }
+
+
 def seen_item(ref: SubjectRef, placed: datetime, history_days: int) -> dict[str, Any]:
     return {
         "pk": keys.seen(keys.day(placed), ref),

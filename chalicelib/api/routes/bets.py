@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -14,6 +14,7 @@ from chalicelib.api.spec import ANY_CONTENT, Ctx, Spec, endpoint, json_response
 from chalicelib.domain.access import Role
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
 from chalicelib.domain.settlement import Settlement
+from chalicelib.services.recording import check_live
 
 bp = Blueprint(__name__)
 MAX_IDEMPOTENCY_KEY = 200
@@ -74,7 +75,11 @@ def post_bet(ctx: Ctx) -> Response:
     key = ctx.request.headers.get("idempotency-key")
     if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
         raise ApiError(400, "invalid_idempotency_key", f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters")
-    bet, created = wiring.container().recorder.record(ctx.body, ctx.principal.id, key)
+    if refusal := ctx.principal.scope_refusal(ctx.body.shop_id, ctx.body.channel.value):
+        raise ApiError(403, "out_of_scope", refusal)
+    c = wiring.container()
+    check_live(ctx.body, c.recorder.clock(), timedelta(hours=c.settings.live_max_age_hours))
+    bet, created = c.recorder.record(ctx.body, ctx.principal.id, key)
     body = BetCreated(**bet.model_dump(include=set(BetCreated.model_fields)), replayed=not created)
     return json_response(body, 201 if created else 200, {"Location": f"/bets/{bet.bet_id}"})
 
@@ -85,11 +90,21 @@ class BetView(Bet):
     )
 
 
+def _readable_bet(ctx: Ctx, bet_id: str) -> Bet:
+    """The bet, if this caller may see it: an ingest key sees only the bets it wrote (another
+    shop's bet is a 404, as if it did not exist)."""
+    bet = wiring.container().recorder.get(bet_id)
+    if bet is None or (ctx.principal.reads_only_its_own and not ctx.principal.owns(bet.ingested_by)):
+        raise ApiError(404, "not_found", f"bet {bet_id} not found")
+    return bet
+
+
 @bp.route("/bets/{bet_id}", methods=["GET"])
 @endpoint(bp, Spec("A stored bet with its risk", roles=(Role.ingest, Role.staff), response=BetView, errors=(404,)))
 def get_bet(ctx: Ctx, bet_id: str) -> Response:
     stored = wiring.container().settler.view(bet_id)
-    if stored is None:
+    # An ingest key sees only the bets it wrote (another shop's bet is a 404, as if it did not exist).
+    if stored is None or (ctx.principal.reads_only_its_own and not ctx.principal.owns(stored.bet.ingested_by)):
         raise ApiError(404, "not_found", f"bet {bet_id} not found")
     return json_response(BetView(**stored.bet.model_dump(), settlement=stored.settlement))
 
@@ -107,12 +122,16 @@ def get_bet(ctx: Ctx, bet_id: str) -> Response:
     ),
 )
 def slip_upload(ctx: Ctx, bet_id: str) -> Response:
-    return json_response(SlipUpload(**wiring.container().uploads.start(bet_id, ctx.body.content_type)), 201)
+    p = ctx.principal
+    may_read = p.owns if p.reads_only_its_own else None  # an ingest key: only for the bets it wrote
+    return json_response(SlipUpload(**wiring.container().uploads.start(bet_id, ctx.body.content_type, may_read)), 201)
 
 
 @bp.route("/bets/{bet_id}/slip", methods=["GET"])
 @endpoint(bp, Spec("Slip processing status", roles=(Role.ingest, Role.staff), response=SlipStatusView, errors=(404,)))
 def slip_status(ctx: Ctx, bet_id: str) -> Response:
+    if ctx.principal.reads_only_its_own:  # staff read every slip without reading the bet
+        _readable_bet(ctx, bet_id)
     record = wiring.container().uploads.status(bet_id)
     return json_response(SlipStatusView(**record.model_dump()))
 

@@ -26,7 +26,9 @@ class FeedQuery(BaseModel):
     writer_id: Id | None = None
     shop_id: Id | None = None
     channel: Channel | None = None
-    min_stake: Decimal | None = Field(default=None, gt=0, description="In major units, e.g. 50.00")
+    min_stake: Decimal | None = Field(
+        default=None, gt=0, le=1_000_000, decimal_places=2, description="In major units, e.g. 50.00"
+    )
     risk_level: str | None = Field(
         default=None, description="One or more of low, medium, high, critical (comma separated)"
     )

@@ -159,7 +159,7 @@ def writer_candidates(ctx: Ctx, writer_id: str) -> Response:
         roles=STAFF,
         response=WriterJob,
         status=202,
-        errors=(404, 409),
+        errors=(404, 409, 422),
         tag="writers",
     ),
 )
@@ -174,7 +174,7 @@ def confirm_candidate(ctx: Ctx, writer_id: str, other_id: str) -> Response:
         "Reject: different people (never proposed or merged again)",
         roles=STAFF,
         status=204,
-        errors=(404, 409),
+        errors=(404, 409, 422),
         tag="writers",
     ),
 )
