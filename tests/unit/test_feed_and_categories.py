@@ -111,7 +111,7 @@ def test_an_empty_feed_page_still_has_a_since_cursor_so_polls_read_only_what_is_
     older = api.get(f"/feed?limit=1&cursor={polled['rows'][0]['cursor']}").json_body
     assert older["since"] is None  # an older page: the first page's since stands
     bad = api.get("/feed?since=not-a-cursor")
-    assert bad.status_code == 422 and bad.json_body["details"][0]["field"] == "cursor"
+    assert bad.status_code == 400 and bad.json_body["details"][0]["field"] == "cursor"
 
 
 def test_the_since_cursor_follows_the_clock_on_a_quiet_filter() -> None:

@@ -102,7 +102,7 @@ class CountQuery(Strict):
     status: AlertStatus = Field(default=AlertStatus.open, description="open, acknowledged, escalated or resolved")
 
 
-class AlertCount(BaseModel):
+class AlertTally(BaseModel):
     status: AlertStatus
     count: int = Field(description="How many alerts have the status (shadow hits not included), at most `cap`.")
     capped: bool = Field(description="True: there are more than `cap` (show it as 99+).")
@@ -115,14 +115,14 @@ class AlertCount(BaseModel):
     Spec(
         "How many alerts have a status (the menu's unresolved count)",
         roles=STAFF,
-        response=AlertCount,
+        response=AlertTally,
         query=CountQuery,
     ),
 )
 def count_alerts(ctx: Ctx) -> Response:
     q: CountQuery = ctx.query
     n, capped = wiring.container().alerts.count(q.status)
-    return json_response(AlertCount(status=q.status, count=n, capped=capped, cap=COUNT_CAP))
+    return json_response(AlertTally(status=q.status, count=n, capped=capped, cap=COUNT_CAP))
 
 
 @bp.route("/alerts/{alert_id}", methods=["GET"])
