@@ -9,8 +9,9 @@ creates an ingest key. Phases, all in one run:
    hot customers (concurrent bets on one profile), some are idempotent retries (the same
    Idempotency-Key again: 200, replayed, counted once) and some are sent twice at once (a race that
    must store the bet once). Prints throughput, p50/p95/p99, errors by status.
-2. seed (`--seed-to N`): bets for other customers, placed 2 to 29 days ago (history: stored and
-   in the risk model's 30 days, outside the rules' 24 h window), until about N bets are stored.
+2. seed (`--seed-to N`): bets for other customers, placed 2 to 6 days ago (stored, in the risk
+   model's 30 days, outside the rules' 24 h window, inside the live API's 7-day window for
+   `placed_at`: older bets belong to the history import), until about N bets are stored.
 3. at N: the load's first 1,500 requests again, for new customers, so the window around N
    stored bets is the same workload as the window around 1k (requests 500-1,500 of each).
    Prints both p50s and their ratio, and the `make run` process's memory (.local/run.pid).
@@ -151,7 +152,8 @@ Task = list[tuple[Bet, bool]]  # bets one worker sends in order; True: a retry e
 
 
 RECENT = (timedelta(minutes=1), timedelta(hours=6))  # inside the rules' 24 h window
-HISTORY = (timedelta(days=2), timedelta(days=29))  # stored, in the 30 day history, not re-evaluated
+HISTORY = (timedelta(days=2), timedelta(days=6))  # stored, in the 30 day history, not re-evaluated;
+# inside BETWATCH_LIVE_MAX_AGE_HOURS (168 h): the live API refuses older bets
 
 
 def workload(
