@@ -59,6 +59,7 @@ SLIP_IMAGE_CONTEXT = (
     "chalicelib/domain",
     "chalicelib/adapters/__init__.py",
     "chalicelib/adapters/s3.py",
+    "chalicelib/adapters/guard.py",
     "chalicelib/adapters/sqs.py",
     "chalicelib/adapters/dynamodb/__init__.py",
     "chalicelib/adapters/dynamodb/client.py",

@@ -3,6 +3,7 @@ in transactions, users disabled, failed logins counted atomically, the audit tra
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +19,14 @@ NOON = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=1, second
 
 @pytest.fixture
 def svc(adapters: wiring.Adapters) -> AccessService:
-    return AccessService(adapters.principals, StaticSecret(JWT_SECRET), TokenSettings(600, "betwatch"), lambda: NOON)
+    # A clock that moves a millisecond per reading: audit events in one instant have no order.
+    ticks = itertools.count()
+    return AccessService(
+        adapters.principals,
+        StaticSecret(JWT_SECRET),
+        TokenSettings(600, "betwatch"),
+        lambda: NOON + timedelta(milliseconds=next(ticks)),
+    )
 
 
 def test_keys_on_dynamodb(svc: AccessService) -> None:
