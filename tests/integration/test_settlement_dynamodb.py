@@ -81,3 +81,13 @@ def test_an_expired_window_item_does_not_stop_the_settlement(adapters: wiring.Ad
     assert c.adapters.subjects.bets_between(C, NOW - timedelta(days=1), NOW) == []  # not recreated half-empty
     profile = c.adapters.subjects.profile(C)
     assert profile is not None and profile.profit_total_minor == 4500
+
+
+def test_the_event_index_is_sharded_and_every_shard_is_read() -> None:
+    # A big race takes thousands of bets a minute: one partition key per event would be hot.
+    from chalicelib.adapters.dynamodb import keys
+
+    pks = {keys.event_open("ascot-1430", f"b{i}") for i in range(200)}
+    assert pks == set(keys.event_open_shards("ascot-1430")) and len(pks) == keys.EVENT_SHARDS
+    settled = {keys.event_settled("ascot-1430", "2026-05-01", f"b{i}") for i in range(200)}
+    assert settled == set(keys.event_settled_shards("ascot-1430", "2026-05-01"))

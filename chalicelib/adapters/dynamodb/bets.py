@@ -99,4 +99,4 @@ def event_items(bet: Bet) -> list[dict[str, object]]:
     """The bet in the open-bets index of each of its events (what POST /results Queries)."""
     expires = int(bet.placed_at.timestamp()) + EVENT_INDEX_TTL_DAYS * 86400
     found = sorted({event_key(s.event) for s in bet.selections})
-    return [{"pk": keys.event_open(k), "sk": keys.bet(bet.bet_id), "expires_at": expires} for k in found]
+    return [{"pk": keys.event_open(k, bet.bet_id), "sk": keys.bet(bet.bet_id), "expires_at": expires} for k in found]

@@ -24,8 +24,8 @@ Tables (declared in core/resources.py):
               pk RUNSTATE#<name>, sk STATE     how far the schedule has evaluated
               pk JOB#<id>, sk STATE            a writer merge or split job and its progress
               pk FEED#<yyyy-mm-ddThh>#<shard>, sk <recorded_at>#<bet id>   the bets as recorded
-              pk EVENT#<event key>, sk BET#<bet id>          a bet still open on the event (settlement)
-              pk SETTLED#<event key>#<date|->, sk BET#<bet id>  a bet settled with that result
+              pk EVENT#<event key>#<shard>, sk BET#<bet id>  a bet still open on the event (settlement)
+              pk SETTLED#<event key>#<date|->#<shard>, sk BET#<bet id>  a bet settled with that result
               pk RESULT#<event key>, sk <date|->             the event's result (by date; '-' undated)
               pk IMPORT#<id>, sk STATE                       a history import's progress
                                                (knockbacks: kb:<id>, SMS requests: sms:<wager>)
@@ -296,14 +296,26 @@ def user(username: str) -> str:
 UNDATED = "-"  # sorts before every yyyy-mm-dd
 
 
-def event_open(event_key: str) -> str:
-    """The open bets on an event (by results.event_key): what a result settles, without a Scan."""
-    return f"EVENT#{event_key}"
+EVENT_SHARDS = 8  # a big race takes thousands of bets a minute: one partition per event would be hot
 
 
-def event_settled(event_key: str, result_date: str | None) -> str:
+def event_open(event_key: str, bet_id: str) -> str:
+    """The open bets on an event (by results.event_key): what a result settles, without a Scan;
+    sharded by bet id (a result Queries every shard)."""
+    return f"EVENT#{event_key}#{shard(bet_id, EVENT_SHARDS)}"
+
+
+def event_open_shards(event_key: str) -> list[str]:
+    return [f"EVENT#{event_key}#{n}" for n in range(EVENT_SHARDS)]
+
+
+def event_settled(event_key: str, result_date: str | None, bet_id: str) -> str:
     """Bets settled with an event's result of that date (a corrected result re-settles them)."""
-    return f"SETTLED#{event_key}#{result_date or UNDATED}"
+    return f"SETTLED#{event_key}#{result_date or UNDATED}#{shard(bet_id, EVENT_SHARDS)}"
+
+
+def event_settled_shards(event_key: str, result_date: str | None) -> list[str]:
+    return [f"SETTLED#{event_key}#{result_date or UNDATED}#{n}" for n in range(EVENT_SHARDS)]
 
 
 def result(event_key: str) -> str:

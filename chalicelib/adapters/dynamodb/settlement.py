@@ -52,7 +52,7 @@ class DynamoSettlementStore:
 
     def bets_on(self, event_key: str, result_date: str | None) -> list[str]:
         found: set[str] = set()
-        for pk in (keys.event_open(event_key), keys.event_settled(event_key, result_date)):
+        for pk in [*keys.event_open_shards(event_key), *keys.event_settled_shards(event_key, result_date)]:
             for item in self.db.query(
                 self.monitoring,
                 KeyConditionExpression="pk = :pk",
@@ -112,9 +112,9 @@ class DynamoSettlementStore:
         )
         expires = int((w.at + timedelta(days=SETTLED_TTL_DAYS)).astimezone(UTC).timestamp())
         for ek in sorted({k for k in w.events}):
-            writes.append(delete(self.monitoring, {"pk": keys.event_open(ek), "sk": keys.bet(bet.bet_id)}))
+            writes.append(delete(self.monitoring, {"pk": keys.event_open(ek, bet.bet_id), "sk": keys.bet(bet.bet_id)}))
             if (r := w.results.get(ek)) is not None:
-                pk = keys.event_settled(ek, r.result.date.isoformat() if r.result.date else None)
+                pk = keys.event_settled(ek, r.result.date.isoformat() if r.result.date else None, bet.bet_id)
                 writes.append(put(self.monitoring, {"pk": pk, "sk": keys.bet(bet.bet_id), "expires_at": expires}))
         while True:
             try:
