@@ -49,7 +49,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def main() -> int:  # noqa: PLR0915 - one linear script
+def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--chunk", type=int, default=2000)
@@ -156,11 +156,13 @@ def _run(args: argparse.Namespace, endpoint: str) -> int:
     done = c.imports.get(job.import_id)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     where = "separate process" if args.moto_process else "in process"
+    lanes = getattr(lim, "workers", 1)
     print(f"history import, embedded AWS (moto server {where}, patched), scorer={args.scorer}, "
-          f"{args.rows:,} rows in chunks of {args.chunk:,}, {getattr(lim, "workers", 1)} rows at once:")  # fmt: skip
+          f"{args.rows:,} rows in chunks of {args.chunk:,}, {lanes} rows at once:")  # fmt: skip
     print(f"  {done.state.value}: read {done.rows_read:,}, recorded {done.recorded:,}, "
           f"duplicates {done.duplicates:,}, rejected {done.rejected:,}; {n} messages")  # fmt: skip
-    print(f"  {elapsed:.1f} s, {done.rows_read / elapsed:,.1f} rows/s (upload, notification and tracing one chunk included)")
+    rate = done.rows_read / elapsed
+    print(f"  {elapsed:.1f} s, {rate:,.1f} rows/s (the upload, its notification and tracing one chunk included)")
     print(f"  peak RSS {rss / 1024:.0f} MB ({rss0 / 1024:.0f} MB before the job)")
     print(f"  one chunk's peak allocations (tracemalloc, chunk {traced_chunk}): {chunk_peak / 1e6:.2f} MB")
     return 0 if done.state.value == "done" and done.rows_read == args.rows else 1

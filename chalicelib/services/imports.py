@@ -249,7 +249,8 @@ class HistoryImports:
             eof = True
             with _Lanes(self.limits.workers, self.limits.lane_depth, lambda row: self._record(job, row)) as lanes:
                 for r in reader:
-                    row = r._replace(row=job.rows_before + r.row, line=r.line if first else job.lines_before + r.line - 1)
+                    line = r.line if first else job.lines_before + r.line - 1
+                    row = r._replace(row=job.rows_before + r.row, line=line)
                     lanes.submit(row)
                     done.rows += 1
                     if done.rows >= self.limits.rows_per_chunk or time.monotonic() > deadline:
