@@ -12,6 +12,7 @@ Locally (`make run`) the same lines appear in the terminal; POWERTOOLS_DEV=true 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from time import perf_counter
@@ -43,8 +44,12 @@ RULE_RUN_MS = "RuleRunDuration"
 BET_FILES = "BetFiles{outcome}"  # BetFilesBet, BetFilesKnockback, BetFilesSms, BetFilesDuplicate, BetFilesQuarantined
 
 
+_metrics_lock = threading.Lock()  # Metrics' buffer is a plain dict: rows recorded in threads share it
+
+
 def count(name: str, value: float = 1) -> None:
-    metrics.add_metric(name=name, unit="Count", value=value)
+    with _metrics_lock:
+        metrics.add_metric(name=name, unit="Count", value=value)
 
 
 @contextmanager

@@ -51,7 +51,10 @@ def test_an_upload_runs_the_job_through_the_queue(provisioned: dict[str, str]) -
     adapters = wiring.aws_adapters(config.settings())
     adapters.scorer = FixedScorer()
     c = wiring.assemble(config.settings(), adapters)
-    c.imports.limits = c.imports.limits.__class__(**{**vars(c.imports.limits), "rows_per_chunk": 25})
+    # One row at a time: moto's in-process mock_aws is not safe for concurrent requests (a Query
+    # iterating a table another thread writes to fails); its server with local/moto_patches.py is,
+    # and bench/bench_import_moto.py runs the import's 8 lanes there.
+    c.imports.limits = c.imports.limits.__class__(**{**vars(c.imports.limits), "rows_per_chunk": 25, "workers": 1})
     wiring.use(c)
     queue_handlers, _ = resolve_handlers()
     runner = EventRunner(dict(provisioned), aws.client("sqs"), {"imports": queue_handlers["imports"]}, {})

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -245,3 +246,64 @@ def test_a_slow_chunk_ends_early_at_a_row_and_the_next_goes_on_from_there() -> N
     assert totals(job) == (ImportState.done, 5, 3, 0, 2)
     assert job.next_chunk == 7  # one row per chunk with no time left, an empty read, then the error CSV
     assert [r["row"] for r in error_rows(c, job)] == ["2", "4"]
+
+
+def test_a_chunk_recorded_in_lanes_killed_and_redelivered_gives_exact_totals() -> None:
+    """8 lanes, 5 customers: a worker dies mid-chunk while the other lanes go on; the chunk's
+    redelivery records what was missing and nothing twice. Each customer's rows are recorded in file
+    order (so each is scored against the rows before it, as one at a time would be)."""
+    data = b"".join(history_csv(120, bad_every=11, customers=5))
+    lanes = {"workers": 8, "lane_depth": 2}
+
+    def lanes_container() -> wiring.Container:
+        c = container(rows_per_chunk=50)
+        c.imports.limits = c.imports.limits.__class__(**{**vars(c.imports.limits), **lanes})
+        return c
+
+    one = container(rows_per_chunk=50)
+    one.imports.limits = one.imports.limits.__class__(**{**vars(one.imports.limits), "workers": 1})
+    expected = totals(one_done := _run(one, data))
+    assert expected == (ImportState.done, 120, 110, 0, 10)
+
+    c = lanes_container()
+    job = upload(c, data)
+    real = c.imports.recorder.record
+    seen: list[tuple[int, str, int]] = []  # (delivery, customer, row) in the order they were recorded
+    calls, lock = {"n": 0, "delivery": 0}, threading.Lock()
+
+    def dies_once(body: Any, source: str, *a: Any, **kw: Any) -> Any:
+        with lock:
+            calls["n"] += 1
+            n = calls["n"]
+        if n == 70:  # in the 2nd chunk: this lane's worker dies, the chunk raises after the others finish
+            raise RuntimeError("killed")
+        seen.append((calls["delivery"], body.customer_id, int(source.rsplit("row", 1)[1])))
+        return real(body, source, *a, **kw)
+
+    c.imports.recorder.record = dies_once  # type: ignore[method-assign]
+    redelivered = []
+
+    def deliver(body: str) -> None:
+        calls["delivery"] += 1
+        try:
+            c.imports.handle(ImportStep.model_validate_json(body))
+        except RuntimeError:
+            redelivered.append(body)
+            messages(c).append(body)  # not deleted: SQS delivers it again after its visibility timeout
+
+    drain(c, deliver)
+    assert len(redelivered) == 1 and json.loads(redelivered[0])["chunk"] == 1
+    done = c.imports.get(job.import_id)
+    assert totals(done) == expected and stored_bets(c) == stored_bets(one) == 110
+    assert error_rows(c, done) == error_rows(one, one_done)  # in row order, whatever order the lanes took
+    subjects = c.adapters.subjects
+    assert isinstance(subjects, memory.MemorySubjects)
+    assert sum(p.bets_total for p in subjects.profiles.values()) == 110  # no bet counted twice
+    # Within one delivery, a customer's rows were recorded in file order.
+    for delivery, customer in {(d, cust) for d, cust, _ in seen}:
+        rows = [r for d, cust, r in seen if (d, cust) == (delivery, customer)]
+        assert rows == sorted(rows) and len(rows) > 1
+    # The same bets, scored the same as one at a time (the history each saw was the same).
+    one_bets, lane_bets = one.adapters.bets, c.adapters.bets
+    assert isinstance(one_bets, memory.MemoryBets) and isinstance(lane_bets, memory.MemoryBets)
+    assert {k: v.bet.risk for k, v in lane_bets.items.items()} == {k: v.bet.risk for k, v in one_bets.items.items()}
