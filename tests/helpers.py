@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -51,8 +52,10 @@ def make_api(client: Client) -> Api:
     from chalicelib import wiring
 
     access = wiring.container().access
-    admin = access.create_api_key("test-admin", "admin")
-    ingest = access.create_api_key("test-till", "ingest")
+    # Key names are unique: a second test on the same stack (LocalStack's) gets its own keys.
+    tag = uuid.uuid4().hex[:6]
+    admin = access.create_api_key(f"test-admin-{tag}", "admin")
+    ingest = access.create_api_key(f"test-till-{tag}", "ingest")
     from chalicelib.domain.errors import Conflict
 
     try:
