@@ -12,6 +12,16 @@ from chalice.test import Client
 JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
 
 
+class Clock:
+    """A clock a test sets by hand (services take a `() -> datetime`)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
 def bet_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "customer_id": "C100",

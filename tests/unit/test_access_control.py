@@ -17,18 +17,10 @@ from chalice.test import Client
 from chalicelib import wiring
 from chalicelib.core import config
 from chalicelib.domain.access import Role
-from tests.helpers import JWT_SECRET, bet_body
+from tests.helpers import JWT_SECRET, Clock, bet_body
 
 NOON = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=1, second=0, microsecond=0)
 JSON = {"content-type": "application/json"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOON
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class World:
@@ -72,7 +64,7 @@ class World:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(NOON)
 
 
 @pytest.fixture
@@ -132,7 +124,7 @@ def test_keys_are_listed_without_secrets_revoked_and_rotated(world: World, clock
     new = {"x-api-key": r.json_body["api_key"]}
     assert world.call("GET", f"/bets/{world.s01_bet}", new).status_code == 200  # same name: same bets
     assert world.call("GET", f"/bets/{world.s01_bet}", old).status_code == 200  # within the grace period
-    clock.now += timedelta(minutes=11)
+    clock.at += timedelta(minutes=11)
     wiring.container().access.clear_cache()
     assert world.call("GET", f"/bets/{world.s01_bet}", old).status_code == 401
     assert world.call("GET", f"/bets/{world.s01_bet}", new).status_code == 200
@@ -167,7 +159,7 @@ def test_failed_logins_lock_out_per_user_and_per_source(world: World, clock: Clo
         assert world.login(f"guess{i}", "wrong password!").status_code == 401
     assert world.login("bob", "wrong password!").status_code == 401  # the 20th
     assert world.login("bob", "another long pass").status_code == 429  # the source is locked out now
-    clock.now += timedelta(minutes=15)
+    clock.at += timedelta(minutes=15)
     assert world.login("alice", "correct horse battery").status_code == 200
 
 

@@ -14,18 +14,10 @@ from chalicelib.core import config
 from chalicelib.domain.bets import BetIn
 from chalicelib.domain.rules import RuleSpec
 from chalicelib.domain.subjects import SubjectRef
-from tests.helpers import bet_body
+from tests.helpers import Clock, bet_body
 
 # Midday UTC (midday or 13:00 UK): at night the harm screen's night-bets point would join in.
 T0 = (datetime.now(UTC) - timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture

@@ -19,18 +19,10 @@ from chalicelib.domain.results import EventResult
 from chalicelib.domain.rules import RuleSpec
 from chalicelib.domain.slips import SlipRecord, SlipStatus
 from chalicelib.domain.subjects import SubjectRef
-from tests.helpers import Api, bet_body
+from tests.helpers import Api, Clock, bet_body
 
 T0 = (datetime.now(UTC) - timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
 DAY = T0.date().isoformat()
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture
