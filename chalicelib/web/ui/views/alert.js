@@ -6,6 +6,7 @@ import { path } from "../api.js";
 import { actionForm, badge, choice, facts, field, h, link, replaceKeepingFocus, section } from "../dom.js";
 import { metricValue, money, OUTCOMES, time, UNRESOLVED, words } from "../format.js";
 import { subjectLink } from "./alerts.js";
+import { timeline } from "./subject.js";
 
 function metric(m, currency) {
   const over = m.threshold ? Math.round((m.value / m.threshold) * 100) : null;
@@ -39,24 +40,9 @@ function betList(ids, empty) {
   );
 }
 
-function timeline(events) {
-  if (!events.length) return h("p", { class: "empty" }, "No events yet.");
-  return h(
-    "ol",
-    { class: "timeline" },
-    events.map((e) =>
-      h(
-        "li",
-        {},
-        time(e.at),
-        " ",
-        h("strong", {}, words(e.action)),
-        ` by ${e.actor}`,
-        e.status ? [" — now ", badge(words(e.status), `status-${e.status}`)] : null,
-        e.note ? h("p", { class: "note" }, e.note) : null,
-      ),
-    ),
-  );
+function events(list) {
+  if (!list.length) return h("p", { class: "empty" }, "No events yet.");
+  return timeline(list, (e) => (e.status ? [" — now ", badge(words(e.status), `status-${e.status}`)] : null));
 }
 
 // Which status each action may start from (as the API's TRANSITIONS).
@@ -248,7 +234,7 @@ export default async function alertView(ctx) {
         section("Shops", e.shops.length ? h("ul", { class: "ids" }, e.shops.map((s) => h("li", {}, s))) : h("p", { class: "empty" }, "No shop (online bets).")),
       ),
       caseSection(),
-      section("Events", timeline(a.events)),
+      section("Events", events(a.events)),
     );
   }
 

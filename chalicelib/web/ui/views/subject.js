@@ -63,28 +63,33 @@ export function alertsSection(alerts) {
   );
 }
 
+// Events newest as given: when, what, who, `detail(e)` (what changed), and the note.
+export function timeline(events, detail) {
+  return h(
+    "ol",
+    { class: "timeline" },
+    events.map((e) =>
+      h(
+        "li",
+        {},
+        time(e.at),
+        " ",
+        h("strong", {}, words(e.action)),
+        ` by ${e.actor}`,
+        detail(e),
+        e.note ? h("p", { class: "note" }, e.note) : null,
+      ),
+    ),
+  );
+}
+
 export function auditSection(events) {
   return section(
     "History of staff actions",
     events == null
       ? h("p", { class: "error" }, "Could not load the history.")
       : events.length
-        ? h(
-            "ol",
-            { class: "timeline" },
-            events.map((e) =>
-              h(
-                "li",
-                {},
-                time(e.at),
-                " ",
-                h("strong", {}, words(e.action)),
-                ` by ${e.actor}`,
-                changed(e.before, e.after),
-                e.note ? h("p", { class: "note" }, e.note) : null,
-              ),
-            ),
-          )
+        ? timeline(events, (e) => changed(e.before, e.after))
         : h("p", { class: "empty" }, "No staff actions yet."),
   );
 }
