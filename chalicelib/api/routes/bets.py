@@ -14,6 +14,7 @@ from chalicelib.api.spec import ANY_CONTENT, Ctx, Spec, endpoint, json_response
 from chalicelib.domain.access import Role
 from chalicelib.domain.bets import Bet, BetIn, RiskAssessment
 from chalicelib.domain.settlement import Settlement
+from chalicelib.ports import StoredBet
 from chalicelib.services.recording import check_live
 
 bp = Blueprint(__name__)
@@ -90,22 +91,19 @@ class BetView(Bet):
     )
 
 
-def _readable_bet(ctx: Ctx, bet_id: str) -> Bet:
-    """The bet, if this caller may see it: an ingest key sees only the bets it wrote (another
-    shop's bet is a 404, as if it did not exist)."""
-    bet = wiring.container().recorder.get(bet_id)
-    if bet is None or (ctx.principal.reads_only_its_own and not ctx.principal.owns(bet.ingested_by)):
+def _readable_bet(ctx: Ctx, bet_id: str) -> StoredBet:
+    """The bet (with its settlement), if this caller may see it: an ingest key sees only the bets
+    it wrote (another shop's bet is a 404, as if it did not exist)."""
+    stored = wiring.container().settler.view(bet_id)
+    if stored is None or (ctx.principal.reads_only_its_own and not ctx.principal.owns(stored.bet.ingested_by)):
         raise ApiError(404, "not_found", f"bet {bet_id} not found")
-    return bet
+    return stored
 
 
 @bp.route("/bets/{bet_id}", methods=["GET"])
 @endpoint(bp, Spec("A stored bet with its risk", roles=(Role.ingest, Role.staff), response=BetView, errors=(404,)))
 def get_bet(ctx: Ctx, bet_id: str) -> Response:
-    stored = wiring.container().settler.view(bet_id)
-    # An ingest key sees only the bets it wrote (another shop's bet is a 404, as if it did not exist).
-    if stored is None or (ctx.principal.reads_only_its_own and not ctx.principal.owns(stored.bet.ingested_by)):
-        raise ApiError(404, "not_found", f"bet {bet_id} not found")
+    stored = _readable_bet(ctx, bet_id)
     return json_response(BetView(**stored.bet.model_dump(), settlement=stored.settlement))
 
 
