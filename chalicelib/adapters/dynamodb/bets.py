@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.adapters.dynamodb import keys
-from chalicelib.adapters.dynamodb.client import Dynamo, TransactionCancelled, put
+from chalicelib.adapters.dynamodb.client import Dynamo, put
 from chalicelib.adapters.dynamodb.subjects import bet_writes, combined_odds, first_bet_update
 from chalicelib.core.observability import logger
 from chalicelib.domain.bets import Bet
@@ -55,12 +55,8 @@ class DynamoBetStore:
         for ref in subjects:
             writes += bet_writes(self.tables, ref, bet, self.history_days, at, activity=activity)
         writes += [put(self.tables["monitoring"], item) for item in event_items(bet)]
-        try:
-            self.db.transact(writes)
-        except TransactionCancelled as exc:
-            if exc.failed(0):
-                return False  # the bet id exists: the caller answers as a replay (or a conflict)
-            raise
+        if not self.db.transact_guarded(writes):
+            return False  # the bet id exists: the caller answers as a replay (or a conflict)
         # A bet earlier than every bet in the lookback may be earlier than first_bet_at (a till back
         # online, an import); any earlier stored bet means first_bet_at is earlier already.
         for ref in subjects if maybe_earliest else []:

@@ -214,6 +214,17 @@ class Dynamo:
                 # Full jitter: concurrent writers of one customer's profile spread out.
                 self._sleep(random.uniform(0, CONFLICT_BASE_S * 2**attempt))
 
+    def transact_guarded(self, writes: list[dict[str, Any]]) -> bool:
+        """`transact`, where the first write's condition guards the rest: False when that one
+        failed (already done, or not there), True when all were written; any other failure raises."""
+        try:
+            self.transact(writes)
+        except TransactionCancelled as exc:
+            if exc.failed(0):
+                return False
+            raise
+        return True
+
 
 def put(table: str, doc: dict[str, Any], condition: str | None = None, **expr: Any) -> dict[str, Any]:
     """A TransactWriteItems Put entry."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib.adapters.cursor import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb import keys
-from chalicelib.adapters.dynamodb.client import Dynamo, TransactionCancelled, delete, put, update, values
+from chalicelib.adapters.dynamodb.client import Dynamo, delete, put, update, values
 from chalicelib.adapters.dynamodb.subjects import activity_item
 from chalicelib.domain.intake import KnockbackRecord, SmsRequest, SmsStatus, knockback_row, sms_row
 from chalicelib.domain.subjects import SubjectRef
@@ -127,12 +127,8 @@ class DynamoIntakeStore:
             writes.append(put(self.monitoring, self._open_item(request, doc)))
         elif was_open:
             writes.append(delete(self.monitoring, self._open_key(request)))
-        try:
-            self.db.transact(writes)
-        except TransactionCancelled as exc:
-            if exc.failed(0):
-                return False
-            raise
+        if not self.db.transact_guarded(writes):
+            return False
         # Its feed row shows the new status. Display only, so after the change rather than in it:
         # a row already gone by TTL is not written back (the condition), and does not fail a close.
         at, key = request.recorded_at, keys.feed_record("sms", request.wager_number)
@@ -160,13 +156,7 @@ class DynamoIntakeStore:
     # --- shared ------------------------------------------------------------------------------------
 
     def _transact(self, writes: list[dict[str, Any]]) -> bool:
-        try:
-            self.db.transact(writes)
-        except TransactionCancelled as exc:
-            if exc.failed(0):
-                return False  # the id exists: the caller compares fingerprints
-            raise
-        return True
+        return self.db.transact_guarded(writes)  # False: the id exists (the caller compares fingerprints)
 
     @staticmethod
     def _open_key(request: SmsRequest) -> dict[str, str]:

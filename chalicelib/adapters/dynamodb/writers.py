@@ -386,40 +386,29 @@ class DynamoWriterStore:
             return False
         customer = SubjectRef.customer(customer_id)
         item = source | {"pk": keys.subject(customer), "via_writer": writer_id, "has_slip": True}
-        try:
-            self.db.transact(
-                [
-                    put(self.subjects, item, condition="attribute_not_exists(sk)"),
-                    *self._profile(customer, 1, bet.stake_minor, at),
-                    put(self.tables["monitoring"], activity_item(customer, at)),
-                    put(self.tables["monitoring"], seen_item(customer, bet.placed_at, self.history_days)),
-                ]
-            )
-        except TransactionCancelled as exc:
-            if exc.failed(0):
-                return False  # it counts there already (its own bet, or copied before)
-            raise
-        return True
+        # False: it counts there already (its own bet, or copied before).
+        return self.db.transact_guarded(
+            [
+                put(self.subjects, item, condition="attribute_not_exists(sk)"),
+                *self._profile(customer, 1, bet.stake_minor, at),
+                put(self.tables["monitoring"], activity_item(customer, at)),
+                put(self.tables["monitoring"], seen_item(customer, bet.placed_at, self.history_days)),
+            ]
+        )
 
     def uncopy_bet(self, writer_id: str, bet: WindowBet, customer_id: str, at: datetime) -> bool:
         customer = SubjectRef.customer(customer_id)
-        try:
-            self.db.transact(
-                [
-                    delete(
-                        self.subjects,
-                        {"pk": keys.subject(customer), "sk": keys.subject_bet(bet.placed_at, bet.bet_id)},
-                        "via_writer = :w",
-                        ExpressionAttributeValues=values(w=writer_id),
-                    ),
-                    *self._profile(customer, -1, -bet.stake_minor, at),
-                ]
-            )
-        except TransactionCancelled as exc:
-            if exc.failed(0):
-                return False
-            raise
-        return True
+        return self.db.transact_guarded(
+            [
+                delete(
+                    self.subjects,
+                    {"pk": keys.subject(customer), "sk": keys.subject_bet(bet.placed_at, bet.bet_id)},
+                    "via_writer = :w",
+                    ExpressionAttributeValues=values(w=writer_id),
+                ),
+                *self._profile(customer, -1, -bet.stake_minor, at),
+            ]
+        )
 
     # --- moving slips (merge, split) ----------------------------------------------------------
 
@@ -470,13 +459,7 @@ class DynamoWriterStore:
                 )
             )
             writes += self._links(dst, customer, SLIP, now)
-        try:
-            self.db.transact(writes)
-        except TransactionCancelled as exc:
-            if exc.failed(0):
-                return False
-            raise
-        return True
+        return self.db.transact_guarded(writes)
 
     def set_writer(self, state: WriterState, at: datetime) -> None:
         self.db.transact(self._state_writes(state, None, at))
