@@ -18,7 +18,8 @@ Schedules reach their handler two ways, both with the EventBridge "Scheduled Eve
 * real EventBridge deliveries: a schedule declaring `local_queue` has its rule target that queue
   (`local/provision.py`); the runner hands each event received there to the handler, as is, and
   deletes it once the handler returns (LocalStack, whose rules fire; moto's never do);
-* the runner's own timer: every `rate_minutes`, or every BETWATCH_LOCAL_SCHEDULE_SECONDS when set
+* the runner's own timer: every `rate_minutes`, or faster when BETWATCH_LOCAL_SCHEDULE_SECONDS is
+  set: the most frequent schedule every that many seconds and the others at their declared ratio
   (`off` or `0` turns the timer off, leaving only real deliveries); the period counts from the end
   of the previous run, so a slow evaluation leaves the period free for the rest.
 
@@ -256,9 +257,14 @@ class EventRunner:
     # --- schedules --------------------------------------------------------------------------------
 
     def period_s(self, schedule_logical: str) -> float:
+        rate = next(s for s in resources.SCHEDULES if s.logical == schedule_logical).rate_minutes
         if self.schedule_seconds:
-            return self.schedule_seconds
-        return next(s for s in resources.SCHEDULES if s.logical == schedule_logical).rate_minutes * 60.0
+            # The local clock of schedules runs faster, uniformly: the most frequent schedule every
+            # `schedule_seconds`, the others at their declared ratio (an hourly report 12x less often
+            # than 5-minute rules), so a report over the whole day does not run as often as the rules.
+            fastest = min(s.rate_minutes for s in resources.SCHEDULES)
+            return self.schedule_seconds * rate / fastest
+        return rate * 60.0
 
     def fire(self, schedule_logical: str, now: datetime | None = None) -> Any:
         """Invoke a schedule's handler once with the EventBridge scheduled event; returns its result."""

@@ -283,7 +283,10 @@ def test_schedule_period_from_env(provisioned: dict[str, str], monkeypatch: pyte
     runner = EventRunner(provisioned, clients.client("sqs"), {}, {})
     assert runner.period_s(SCHEDULE) == resources.SCHEDULES[0].rate_minutes * 60
     monkeypatch.setenv("BETWATCH_LOCAL_SCHEDULE_SECONDS", "15")
-    assert EventRunner(provisioned, clients.client("sqs"), {}, {}).period_s(SCHEDULE) == 15
+    fast = EventRunner(provisioned, clients.client("sqs"), {}, {})
+    # The fastest schedule (the 5-minute rules) every 15 s; the hourly ones 12x less often.
+    assert fast.period_s("evaluate-rules") == 15
+    assert fast.period_s("daily-report") == 15 * 12
 
 
 def test_resolve_handlers_covers_every_declared_consumer_lazily() -> None:
