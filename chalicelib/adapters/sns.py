@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chalicelib.core.clock import rfc3339
 from chalicelib.domain.alerts import Alert
 
 
@@ -15,7 +16,7 @@ def email_text(a: Alert) -> str:
     return (
         f"{a.title}\n\n{a.detail}\n\nRule: {a.rule_id} (version {a.rule_version})\n"
         f"Subject: {a.subject.describe()}\nSeverity: {a.severity}\n"
-        f"Raised: {a.raised_at.isoformat()}\nAlert id: {a.alert_id}\n"
+        f"Raised: {rfc3339(a.raised_at)}\nAlert id: {a.alert_id}\n"
     )
 
 

@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from chalice.app import Blueprint, Chalice, Request
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.api.errors import ApiError, from_domain, invalid
+from chalicelib.core import clock
 from chalicelib.core.observability import logger
 from chalicelib.domain.access import Principal, Role
 from chalicelib.domain.errors import DomainError
@@ -182,15 +183,13 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]
 
 
 def rfc3339(value: Any) -> Any:
-    """Every timestamp in an answer in one format: RFC 3339 in UTC with `Z`
-    (2026-11-22T14:25:00Z, fractions only when there are any)."""
+    """Every timestamp in an answer in one format (`core.clock.rfc3339`: UTC with `Z`)."""
     if isinstance(value, str):
         if len(value) <= 32 and _TIMESTAMP.fullmatch(value):
             try:
-                ts = datetime.fromisoformat(value).astimezone(UTC)
+                return clock.rfc3339(datetime.fromisoformat(value))
             except (ValueError, OverflowError):
                 return value
-            return ts.strftime("%Y-%m-%dT%H:%M:%S") + (f".{ts.microsecond:06d}" if ts.microsecond else "") + "Z"
         return value
     if isinstance(value, dict):
         return {k: rfc3339(v) for k, v in value.items()}
