@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import threading
@@ -262,3 +263,69 @@ def test_an_sqs_long_poll_does_not_hold_up_other_sqs_requests(server: MotoServer
     sqs.send_message(QueueUrl=url, MessageBody="during the poll")
     poller.join(timeout=10)
     assert [m["Body"] for m in got[0]] == ["during the poll"]
+
+
+def test_dynamodb_answers_written_by_json_dumps_equal_motos_serializer(
+    server: MotoServer, ddb: Any, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every data-plane answer of a varied workload, both ways: the fast path's body parses to what
+    moto's own serializer writes, and binary attributes go moto's way."""
+    from moto.dynamodb.responses import DynamoResult
+
+    fast = DynamoResult.execute_result
+    original = moto_patches.original_dynamo_execute_result
+    compared: list[str] = []
+
+    def both(self: Any, context: Any) -> Any:
+        status, headers, body = fast(self, context)
+        want_status, want_headers, want_body = original(self, context)
+        assert (status, headers["Content-Type"]) == (want_status, want_headers["Content-Type"])
+        assert json.loads(body) == json.loads(want_body), context.operation_model.name
+        compared.append(context.operation_model.name)
+        return status, headers, body
+
+    monkeypatch.setattr(DynamoResult, "execute_result", both)
+    item = {
+        "pk": {"S": "C1"},
+        "sk": {"S": "BET#2026-12-01T10:00:00Z#b1"},
+        "n": {"N": "12.50"},
+        "ns": {"NS": ["1", "2"]},
+        "ss": {"SS": ["a", "b"]},
+        "l": {"L": [{"S": "x"}, {"N": "3"}, {"NULL": True}, {"BOOL": False}]},
+        "m": {"M": {"deep": {"M": {"s": {"S": "é £ \u202e"}}}}},
+    }
+    ddb.put_item(TableName=table, Item=item, ReturnConsumedCapacity="TOTAL")
+    ddb.put_item(TableName=table, Item={**item, "sk": {"S": "BIN"}, "b": {"B": b"\x00\xff"}, "bs": {"BS": [b"\x01"]}})
+    ddb.get_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]}, ConsistentRead=True)
+    assert ddb.get_item(TableName=table, Key={"pk": item["pk"], "sk": {"S": "BIN"}})["Item"]["b"]["B"] == b"\x00\xff"
+    ddb.get_item(TableName=table, Key={"pk": {"S": "none"}, "sk": {"S": "x"}})
+    ddb.update_item(
+        TableName=table,
+        Key={"pk": item["pk"], "sk": item["sk"]},
+        UpdateExpression="ADD n :one SET t = :t",
+        ExpressionAttributeValues={":one": {"N": "1"}, ":t": {"S": "v"}},
+        ReturnValues="ALL_NEW",
+    )
+    for i in range(30):
+        ddb.transact_write_items(TransactItems=bet_transaction(table, "C2", f"q{i}", i + 1))
+    with pytest.raises(ClientError):
+        ddb.transact_write_items(TransactItems=bet_transaction(table, "C2", "q0", 1))
+    page = ddb.query(
+        TableName=table,
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "C2"}},
+        Limit=7,
+        ScanIndexForward=False,
+        ReturnConsumedCapacity="TOTAL",
+    )
+    ddb.query(TableName=table, ExclusiveStartKey=page["LastEvaluatedKey"], KeyConditionExpression="pk = :p",
+              ExpressionAttributeValues={":p": {"S": "C2"}}, ProjectionExpression="sk, stake")  # fmt: skip
+    ddb.query(TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "C1"}})
+    ddb.query(TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "C2"}},
+              Select="COUNT")  # fmt: skip
+    ddb.batch_get_item(RequestItems={table: {"Keys": [{"pk": item["pk"], "sk": item["sk"]}]}})
+    ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {"pk": {"S": "W"}, "sk": {"S": "1"}}}}]})
+    ddb.delete_item(TableName=table, Key={"pk": {"S": "W"}, "sk": {"S": "1"}}, ReturnValues="ALL_OLD")
+    ddb.scan(TableName=table, Limit=5)
+    ddb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": {"pk": item["pk"], "sk": item["sk"]}}}])
+    assert set(compared) == moto_patches.FAST_JSON_OPERATIONS
