@@ -65,8 +65,11 @@ class SubjectStore(Protocol):
         """Subjects with a bet placed on that (UTC) day, within the history kept."""
         ...
 
-    def recent(self, subject: SubjectRef, start: datetime, end: datetime) -> tuple[list[WindowBet], SubjectStatus]:
-        """The subject's bets placed between start and end and its status, in one Query (the bet path)."""
+    def recent(
+        self, subject: SubjectRef, start: datetime, end: datetime | None
+    ) -> tuple[list[WindowBet], SubjectStatus]:
+        """The subject's bets placed between start and end (None: no end) and its status, in one
+        Query (the bet path)."""
         ...
 
     def status(self, subject: SubjectRef) -> SubjectStatus: ...

@@ -73,10 +73,16 @@ class MemorySubjects:
         self.status_map: dict[SubjectRef, SubjectStatus] = {}
         self.audits: dict[SubjectRef, list[AuditEvent]] = defaultdict(list)
 
-    def recent(self, subject: SubjectRef, start: datetime, end: datetime) -> tuple[list[WindowBet], SubjectStatus]:
+    def recent(
+        self, subject: SubjectRef, start: datetime, end: datetime | None
+    ) -> tuple[list[WindowBet], SubjectStatus]:
         self.calls.hit("subjects.recent")
         with self.lock:
-            found = [b for b in self.bets.get(subject, {}).values() if start <= b.placed_at <= end]
+            found = [
+                b
+                for b in self.bets.get(subject, {}).values()
+                if start <= b.placed_at and (end is None or b.placed_at <= end)
+            ]
         return sorted(found, key=lambda b: (b.placed_at, b.bet_id)), self.status_map.get(subject, SubjectStatus())
 
     def status(self, subject: SubjectRef) -> SubjectStatus:

@@ -45,6 +45,7 @@ from chalicelib.domain.history_csv import (
 )
 from chalicelib.domain.imports import ImportJob, ImportRequest, ImportState, ImportStep, S3Notification, S3TestEvent
 from chalicelib.ports import FileStore, ImportStore, MessageQueue
+from chalicelib.services.history_cache import HistoryCache
 from chalicelib.services.recording import BetRecorder
 from chalicelib.services.settlement import ResultFiles
 
@@ -247,7 +248,10 @@ class HistoryImports:
             done = _Chunk()
             deadline = time.monotonic() + self.limits.chunk_seconds
             eof = True
-            with _Lanes(self.limits.workers, self.limits.lane_depth, lambda row: self._record(job, row)) as lanes:
+            history = HistoryCache()  # each customer's history read once per chunk
+            with _Lanes(
+                self.limits.workers, self.limits.lane_depth, lambda row: self._record(job, row, history)
+            ) as lanes:
                 for r in reader:
                     line = r.line if first else job.lines_before + r.line - 1
                     row = r._replace(row=job.rows_before + r.row, line=line)
@@ -286,7 +290,7 @@ class HistoryImports:
             logger.info("import chunk done", extra={"import_id": job.import_id, "chunk": job.next_chunk, **vars(done)})
             self._send_next(advanced)
 
-    def _record(self, job: ImportJob, row: RowResult) -> str | None:
+    def _record(self, job: ImportJob, row: RowResult, history: HistoryCache | None = None) -> str | None:
         """None (recorded by this import), 'duplicate', or the problem for the error CSV."""
         if row.error is not None or row.fields is None:
             return row.error or "row: not a bet"
@@ -296,7 +300,9 @@ class HistoryImports:
             return describe_validation_error(exc)
         source = f"import:{job.import_id}:row{row.row}"
         try:
-            bet, created = self.recorder.record(body, source, monitor=job.raise_alerts, read_first=False)
+            bet, created = self.recorder.record(
+                body, source, monitor=job.raise_alerts, read_first=False, histories=history
+            )
         except Conflict:
             return "bet_id: already stored with different details"
         except Invalid as exc:

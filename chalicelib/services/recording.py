@@ -22,6 +22,7 @@ from chalicelib.domain.rules import WindowBet, window_bet_of
 from chalicelib.domain.settlement import FORECASTS, BetToSettle, settle
 from chalicelib.domain.subjects import ClientCategory, SubjectRef, SubjectStatus
 from chalicelib.ports import BetStore, RiskScorer, StoredBet, SubjectStore
+from chalicelib.services.history_cache import HistoryCache
 
 
 def fingerprint(body: BetIn) -> str:
@@ -107,14 +108,16 @@ class BetRecorder:
         idempotency_key: str | None = None,
         monitor: bool = True,
         read_first: bool = True,
+        histories: HistoryCache | None = None,
     ) -> tuple[Bet, bool]:
         """Store a new bet, or return the stored one for a retried request: (bet, created).
 
-        `source` names who reported it (an API key, a file, an import), for audit and idempotency;
-        `monitor=False` records without bet-path rules or an activity marker for the schedule (history
-        imports: the past raises no alerts). `read_first=False` skips the lookup of a stored bet before
-        scoring (one round trip less when almost every bet is new, as in an import): the conditional
-        write still refuses a second copy, which is then answered as a replay all the same."""
+                `source` names who reported it (an API key, a file, an import), for audit and idempotency;
+                `monitor=False` records without bet-path rules or an activity marker for the schedule (history
+                imports: the past raises no alerts). `read_first=False` skips the lookup of a stored bet before
+                scoring (one round trip less when almost every bet is new, as in an import): the conditional
+                write still refuses a second copy, which is then answered as a replay all the same. `histories`: an
+        import chunk's cache of its customers' histories (one read per customer, not per row)."""
         if body.currency != self.currency:
             raise Invalid(
                 f"currency: this deployment takes {self.currency}, got {body.currency}",
@@ -125,7 +128,7 @@ class BetRecorder:
         if read_first and (existing := self.bets.get(bet_id)):
             return self._replay(existing, fp)
         subjects = [SubjectRef.customer(body.customer_id)] if body.customer_id else []
-        past, status = self._past(subjects[0], body) if subjects else ([], SubjectStatus())
+        past, status = self._past(subjects[0], body, histories) if subjects else ([], SubjectStatus())
         history = SubjectHistory.of(
             [b.past for b in past if b.past is not None],
             body.placed_at,
@@ -138,6 +141,9 @@ class BetRecorder:
             if existing := self.bets.get(bet_id):
                 return self._replay(existing, fp)
             raise Conflict(f"bet {bet_id} could not be recorded; retry")
+        if histories is not None:
+            for subject in subjects:
+                histories.add(subject, bet)
         obs.count(obs.BETS_RECORDED)
         obs.count(obs.RISK_LEVEL.format(level=bet.risk.level.title()))
         logger.info(
@@ -158,10 +164,20 @@ class BetRecorder:
             obs.count(obs.BET_PATH_RULE_ERRORS)
             logger.exception("bet-path rules failed", extra={"bet_id": bet.bet_id})
 
-    def _past(self, subject: SubjectRef, body: BetIn) -> tuple[list[WindowBet], SubjectStatus]:
+    def _past(
+        self, subject: SubjectRef, body: BetIn, histories: HistoryCache | None = None
+    ) -> tuple[list[WindowBet], SubjectStatus]:
         # One Query: the scorer's history, the bet-path rules' window and staff's status alike.
         end = body.placed_at
-        return self.subjects.recent(subject, end - timedelta(days=HISTORY_DAYS), end)
+        start = end - timedelta(days=HISTORY_DAYS)
+        if histories is None:
+            return self.subjects.recent(subject, start, end)
+        if (cached := histories.get(subject, start, end)) is not None:
+            return cached
+        # No upper bound: the cache serves the customer's later rows from the same read.
+        everything, status = self.subjects.recent(subject, start, None)
+        histories.fill(subject, start, everything, status)
+        return [b for b in everything if b.placed_at <= end], status
 
     def build(self, body: BetIn, bet_id: str, source: str, history: SubjectHistory) -> Bet:
         return Bet(

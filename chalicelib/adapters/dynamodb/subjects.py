@@ -176,9 +176,11 @@ class DynamoSubjectStore:
         )
         return [window_bet(i) for i in items]
 
-    def recent(self, subject: SubjectRef, start: datetime, end: datetime) -> tuple[list[WindowBet], SubjectStatus]:
+    def recent(
+        self, subject: SubjectRef, start: datetime, end: datetime | None
+    ) -> tuple[list[WindowBet], SubjectStatus]:
         lo, hi = keys.subject_bets_and_status(start)
-        end_iso = keys.iso(end)
+        end_iso = keys.iso(end) if end is not None else None
         bets, status = [], SubjectStatus()
         for i in self.db.query(
             self.table,
@@ -189,7 +191,9 @@ class DynamoSubjectStore:
         ):
             if i["sk"] == keys.SUBJECT_STATUS:
                 status = _status(i)
-            elif i["placed_at"] <= end_iso:  # bets placed after this one (late arrivals) are not its history
+            elif (
+                end_iso is None or i["placed_at"] <= end_iso
+            ):  # bets placed after this one (late arrivals) are not its history
                 bets.append(window_bet(i))
         return bets, status
 
