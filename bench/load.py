@@ -9,9 +9,10 @@ creates an ingest key. Phases, all in one run:
    hot customers (concurrent bets on one profile), some are idempotent retries (the same
    Idempotency-Key again: 200, replayed, counted once) and some are sent twice at once (a race that
    must store the bet once). Prints throughput, p50/p95/p99, errors by status.
-2. seed (`--seed-to N`): bets for other customers, placed 2 to 6 days ago (stored, in the risk
-   model's 30 days, outside the rules' 24 h window, inside the live API's 7-day window for
-   `placed_at`: older bets belong to the history import), until about N bets are stored.
+2. seed (`--seed-to N`): bets for other customers (about 10 each), placed 2 to 6 days ago (in the
+   risk model's 30 days, outside the rules' 24 h window), until about N bets are stored, loaded
+   as history is: one CSV through POST /imports, run by `make run`'s import consumer (prints its
+   rows/s).
 3. at N: the load's first 1,500 requests again, for new customers, so the window around N
    stored bets is the same workload as the window around 1k (requests 500-1,500 of each).
    Prints both p50s and their ratio, and the `make run` process's memory (.local/run.pid).
@@ -44,6 +45,7 @@ import boto3
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # local.import_file, local.history_gen
 LOCAL = ROOT / ".local"
 WINDOW = (500, 1500)  # requests of a phase whose latencies make "p50 around 1k / around N"
 P50_RATIO_TARGET = 1.2
@@ -292,6 +294,32 @@ def verify(api: Api, outcomes: Iterable[Outcome], concurrency: int) -> Verificat
     return v
 
 
+def seed_by_import(api: Api, prefix: str, n: int) -> float:
+    """n bets for n/10 customers placed 2-6 days ago, loaded as an operator loads history: a CSV
+    through POST /imports (the job runs in `make run`'s runner, in chunks). Returns its seconds."""
+    import tempfile
+
+    from local import import_file
+    from local.history_gen import HEADER, row
+
+    start = datetime.now(UTC) - HISTORY[1]
+    step_s = max(1, int((HISTORY[1] - HISTORY[0]).total_seconds() // n))
+    customers = max(1, n // 10)
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as f:
+        f.write(HEADER)
+        for i in range(n):
+            f.write(row(i, start=start, step_s=step_s, customers=customers, prefix=prefix, customer_prefix=prefix))
+        path = f.name
+    started = time.perf_counter()
+    try:
+        code = import_file.main([path, "--api", api.url, "--interval", "5"])
+    finally:
+        os.unlink(path)
+    if code != 0:
+        raise SystemExit("the seeding import failed")
+    return time.perf_counter() - started
+
+
 def stored_bets(env: dict[str, str]) -> int:
     """Items in the bets table (moto counts them exactly)."""
     ddb = boto3.client(
@@ -359,7 +387,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--customers", type=int, default=500)
     p.add_argument("--seed-to", type=int, default=50_000, help="stored bets for the second window (0: none)")
-    p.add_argument("--seed-concurrency", type=int, default=8)
     p.add_argument("--seed", type=int, default=7)
     args = p.parse_args(argv)
 
@@ -379,16 +406,24 @@ def main(argv: list[str] | None = None) -> int:
     p50_1k = first.window_p50()
     rss_1k = run_rss_mb()
     second: Phase | None = None
+    seed_line = ""
     if args.seed_to:
         window_n = WINDOW[1]
-        # About 95% of requests store a new bet (the rest are replays): start the last phase so
-        # that its window's middle request (1,000) comes at about --seed-to stored bets.
-        to_seed = int((args.seed_to - 1000 - stored_bets(env)) / 0.95)
+        # Every row stores a new bet: start the last phase so that its window's middle request
+        # (1,000) comes at about --seed-to stored bets.
+        to_seed = args.seed_to - 1000 - stored_bets(env)
         if to_seed > 0:
-            seed_tasks = workload(f"S{tag}", to_seed, max(args.customers, to_seed // 10), rng, HISTORY)
-            seeded = run_phase("seed", api, seed_tasks, args.seed_concurrency, progress=True)
-            print(describe(seeded), flush=True)
-            phases.append(seeded)
+            before = stored_bets(env)
+            seeded_s = seed_by_import(api, f"S{tag}", to_seed)
+            added = stored_bets(env) - before
+            seed_line = (
+                f"seed: {to_seed} bets placed 2-6 days ago through the history import (POST /imports, "
+                f"the runner's import consumer) in {seeded_s:.1f}s = {to_seed / seeded_s:.1f} rows/s; "
+                f"{added} stored"
+            )
+            print(seed_line, flush=True)
+            if added != to_seed:
+                raise SystemExit(f"RESULT: FAILED: the seeding import stored {added} bets of {to_seed}")
         at = stored_bets(env)
         rng_same = random.Random(args.seed)  # the load phase's first requests again, new customers
         second = run_phase(f"at {at}", api, workload(f"M{tag}", window_n, args.customers, rng_same), args.concurrency)
@@ -405,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n=== make load ===")
     for ph in phases:
         print("  " + describe(ph))
+    if seed_line:
+        print("  " + seed_line)
     lo, hi = WINDOW
     print(
         f"  p50 over requests {lo}-{hi} of the load (stored ~{base + lo}-{base + hi}): {p50_1k:.1f} ms{cpu_of(first)}"

@@ -37,19 +37,20 @@ def _selections(i: int) -> str:
 
 
 def row(i: int, start: datetime = START, step_s: int = 37, customers: int = 500, stake: str = "10.00",
-        bad_every: int = 0, prefix: str = "H") -> str:  # fmt: skip
+        bad_every: int = 0, prefix: str = "H", customer_prefix: str = "C") -> str:  # fmt: skip
     placed = (start + timedelta(seconds=i * step_s)).isoformat()
+    customer = f"{customer_prefix}{i % customers:05d}"
     sel = _selections(i % 360)  # 360 = the period of course, hour, minute and price together
     if bad_every and i % bad_every == bad_every - 1:
         cells = {
-            "bet_id": f"{prefix}-{i:08d}", "customer_id": f"C{i % customers:05d}", "shop_id": "", "channel": "online",
+            "bet_id": f"{prefix}-{i:08d}", "customer_id": customer, "shop_id": "", "channel": "online",
             "stake": stake, "currency": "GBP", "bet_type": "single", "sport": "horse_racing", "placed_at": placed,
             "selections": sel, "note": "imported",
         }  # fmt: skip
         column, value = BAD[(i // bad_every) % len(BAD)]
         cells[column] = _cell(value)
         return ",".join(cells.values()) + "\r\n"
-    return f"{prefix}-{i:08d},C{i % customers:05d},,online,{stake},GBP,single,horse_racing,{placed},{sel},imported\r\n"
+    return f"{prefix}-{i:08d},{customer},,online,{stake},GBP,single,horse_racing,{placed},{sel},imported\r\n"
 
 
 def history_csv(n: int, *, piece: int = 64 * 1024, **kw: object) -> Iterator[bytes]:

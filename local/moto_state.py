@@ -47,6 +47,12 @@ from local.moto_patches import LOCKED_SERVICES, LOCKS, Exchange
 JOURNALED = "dynamodb"
 READ_PREFIXES = ("Get", "BatchGet", "TransactGet", "Query", "Scan", "Describe", "List")
 DEFAULT_INTERVAL_S = 30.0
+# DynamoDB is snapshotted (periodically) only once its journal has grown to this share of the last
+# snapshot's size: a snapshot pickles every table, so taking one every interval would cost more CPU
+# per write the more is stored; this way each write pays for a constant share of the next snapshot,
+# and a restart replays a journal at most about a quarter of the snapshot's size.
+JOURNAL_SHARE = 0.25
+JOURNAL_MIN_BYTES = 4 << 20
 CHILD_TIMEOUT_S = 300.0
 _JOURNAL_RE = re.compile(r"^dynamodb\.journal\.(\d+)$")
 # Attributes every BackendDict has; anything else on one (S3's bucket_accounts) is state too.
@@ -224,6 +230,8 @@ class StateStore:
         self._written: dict[str, int] = {}  # service -> number of the snapshot on disk
         self._write_lock = threading.Lock()
         self.snapshots: list[SnapshotStats] = []
+        self.journal_bytes = 0  # written to the journal since DynamoDB's last snapshot began
+        self.dynamodb_snapshot_bytes = 0  # the size of the last one
 
     # --- files ------------------------------------------------------------------------------------
 
@@ -267,7 +275,10 @@ class StateStore:
             report.services.append(service)
             if service == JOURNALED:
                 start_generation = int(saved["generation"])
+                self.dynamodb_snapshot_bytes = path.stat().st_size
         generations = [g for g in self._journal_generations() if g >= start_generation]
+        # The replayed journals stay until the next snapshot: they count towards making it due.
+        self.journal_bytes = sum(self._journal_path(g).stat().st_size for g in generations)
         if generations:
             report.replayed, report.replay_failures = self._replay(generations)
         self.generation = max([start_generation, *generations]) + 1
@@ -334,20 +345,29 @@ class StateStore:
                 "headers": exchange.headers,
                 "body": exchange.body.decode(),
             }
-            self._journal.write(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+            line = json.dumps(entry, separators=(",", ":")).encode() + b"\n"
+            self._journal.write(line)
             self._journal.flush()
+            self.journal_bytes += len(line)
             if self.fsync:
                 os.fsync(self._journal.fileno())
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                self.snapshot()
+                self.snapshot(due_only=True)
             except Exception as e:  # noqa: BLE001 - keep journaling; try again next interval
                 self.log(f"snapshot failed: {type(e).__name__}: {e}")
+            # What is stored now is long-lived: later collections need not walk it again (moto keeps
+            # every item as Python objects, so a full collection's pause grew with the tables).
+            gc.freeze()
 
-    def snapshot(self, services: list[str] | None = None, fork: bool | None = None) -> None:
+    def dynamodb_due(self) -> bool:
+        return self.journal_bytes >= max(JOURNAL_MIN_BYTES, JOURNAL_SHARE * self.dynamodb_snapshot_bytes)
+
+    def snapshot(self, services: list[str] | None = None, fork: bool | None = None, due_only: bool = False) -> None:
         """Snapshot `services` (default: those changed since their last snapshot), one at a time.
+        `due_only` (the periodic loop): DynamoDB only once its journal is long enough (`dynamodb_due`).
 
         `fork` (default: the store's setting): DynamoDB is pickled by a forked child, so its lock
         is held only for the fork (milliseconds, not seconds at 50k bets). Other services are
@@ -356,6 +376,8 @@ class StateStore:
         fork = self.fork if fork is None else fork
         with self._dirty_lock:
             todo = sorted(self._dirty) if services is None else list(services)
+        if due_only and not self.dynamodb_due():
+            todo = [s for s in todo if s != JOURNALED]
         for service in todo:
             with LOCKS[service]:
                 snap = self._take(service, in_child=fork and service == JOURNALED)
@@ -380,6 +402,7 @@ class StateStore:
                 self.generation += 1
                 self._journal = open(self._journal_path(self.generation), "ab")
             generation = self.generation
+            self.journal_bytes = 0
         saved = {"moto": moto.__version__, "state": service_state(service), "generation": generation}
         tmp = self.directory / f"{service}.pkl.{seq}.tmp"
         snap = _Snapshot(service, seq, tmp, generation, started)
@@ -412,6 +435,8 @@ class StateStore:
                     if g < snap.generation:
                         self._journal_path(g).unlink(missing_ok=True)
         size = self._snapshot_path(snap.service).stat().st_size
+        if snap.service == JOURNALED:
+            self.dynamodb_snapshot_bytes = size
         self.snapshots.append(SnapshotStats(snap.service, snap.locked_s, time.monotonic() - snap.started, size))
 
     def close(self, final_snapshot: bool = True) -> None:

@@ -153,3 +153,39 @@ def test_failed_writes_are_not_journaled(state_dir: Path) -> None:
     (journal,) = state_dir.glob("dynamodb.journal.*")
     assert len(journal.read_bytes().splitlines()) == 2  # CreateTable and the first bet
     shutil.rmtree(state_dir)
+
+
+def test_dynamodb_is_snapshotted_periodically_only_once_its_journal_is_long(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A periodic snapshot pickles every table: it waits until the journal is a quarter of the last
+    snapshot's size, so the CPU per write does not grow with what is stored."""
+    from local import moto_state
+
+    monkeypatch.setattr(moto_state, "JOURNAL_MIN_BYTES", 1)
+    server = _start(state_dir)
+    try:
+        store = server.store
+        assert store is not None
+        ddb = client_for(server.endpoint, "dynamodb")
+        table = create_table(ddb)
+        _bets(ddb, table, 0, 20)
+        store.snapshot(due_only=True)  # nothing on disk yet: due
+        first = (state_dir / "dynamodb.pkl").stat().st_mtime_ns
+        assert store.journal_bytes == 0 and store.dynamodb_snapshot_bytes > 0
+        _bets(ddb, table, 20, 1)
+        assert 0 < store.journal_bytes < moto_state.JOURNAL_SHARE * store.dynamodb_snapshot_bytes
+        store.snapshot(due_only=True)
+        assert (state_dir / "dynamodb.pkl").stat().st_mtime_ns == first  # not due: the journal holds it
+        n = 21
+        while not store.dynamodb_due():
+            _bets(ddb, table, n, 1)
+            n += 1
+        store.snapshot(due_only=True)
+        assert (state_dir / "dynamodb.pkl").stat().st_mtime_ns != first and store.journal_bytes == 0
+        _bets(ddb, table, n, 3)  # only in the journal
+        server = _restart(server, final_snapshot=False)
+        assert server.restored.replayed == 3
+        assert sum(_totals(client_for(server.endpoint, "dynamodb"), table)) == n + 3
+    finally:
+        server.stop()
