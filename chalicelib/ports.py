@@ -44,7 +44,9 @@ class BetStore(Protocol):
         self, bet: Bet, fingerprint: str, subjects: list[SubjectRef], activity: bool = True, maybe_earliest: bool = True
     ) -> bool:
         """Store the bet and count it for each subject, all or nothing. False if the id exists.
-        `activity=False` writes no activity marker (history imports: the schedule does not evaluate the past).
+        `activity=False` writes no activity marker and no live-feed row (history imports: the schedule
+        does not evaluate the past, and a few months of history would bury the live feed and count
+        as today's bets in the daily report).
         `maybe_earliest`: the subjects had no bet before this one in the lookback, so their
         first_bet_at may have to move back to it."""
         ...

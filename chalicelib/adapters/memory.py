@@ -243,7 +243,8 @@ class MemoryBets:
             if bet.bet_id in self.items:
                 return False
             self.items[bet.bet_id] = StoredBet(bet, fingerprint)
-            self.feed.add(bet)
+            if activity:  # as the DynamoDB adapter: history imports write no live-feed row
+                self.feed.add(bet)
             for s in bet.selections:
                 self.open_events[event_key(s.event)].add(bet.bet_id)
             for ref in subjects:

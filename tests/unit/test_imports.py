@@ -307,3 +307,14 @@ def test_a_chunk_recorded_in_lanes_killed_and_redelivered_gives_exact_totals() -
     one_bets, lane_bets = one.adapters.bets, c.adapters.bets
     assert isinstance(one_bets, memory.MemoryBets) and isinstance(lane_bets, memory.MemoryBets)
     assert {k: v.bet.risk for k, v in lane_bets.items.items()} == {k: v.bet.risk for k, v in one_bets.items.items()}
+
+
+def test_imported_history_stays_out_of_the_live_feed_and_todays_report() -> None:
+    """Months of history are not what arrived today: no feed rows, no bets in today's report."""
+    c = container(rows_per_chunk=50)
+    job = _run(c, b"".join(history_csv(30, customers=3)))
+    assert job.recorded == 30
+    feed = c.adapters.feed
+    assert isinstance(feed, memory.MemoryFeed)
+    assert not feed.rows
+    assert c.reports.daily(T0.date()).totals.bets == 0

@@ -51,7 +51,8 @@ class DynamoBetStore:
             )
         ]
         at = bet.received_at
-        writes.append(put(self.tables["monitoring"], self.feed_item(bet)))
+        if activity:  # live bets only: the feed is what arrives (history is not)
+            writes.append(put(self.tables["monitoring"], self.feed_item(bet)))
         for ref in subjects:
             writes += bet_writes(self.tables, ref, bet, self.history_days, at, activity=activity)
         writes += [put(self.tables["monitoring"], item) for item in event_items(bet)]
