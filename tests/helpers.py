@@ -12,6 +12,18 @@ from chalice.test import Client
 JWT_SECRET = "test-secret-0123456789-0123456789-abcdef"
 
 
+def recent_noon(now: datetime | None = None) -> datetime:
+    """A daytime instant (no night-bets point in the harm screen) between 1 and 20 hours before
+    now, whatever the time of day the suite runs at: the last 12:00 UTC at least an hour ago, or
+    an hour ago when that noon is further back (from 08:00 to 13:00 UTC). Rules evaluated at the
+    real clock then still see bets placed at it inside their 24 h window."""
+    now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+    noon = (now - timedelta(hours=1)).replace(hour=12, minute=0)
+    if noon > now - timedelta(hours=1):
+        noon -= timedelta(days=1)
+    return noon if now - noon <= timedelta(hours=20) else now - timedelta(hours=1)
+
+
 class Clock:
     """A clock a test sets by hand (services take a `() -> datetime`)."""
 

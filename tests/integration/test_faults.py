@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,9 +22,9 @@ from chalicelib import wiring
 from chalicelib.core import aws, config
 from chalicelib.domain.subjects import SubjectRef
 from tests.faults import Faults, shield_moto
-from tests.helpers import bet_body
+from tests.helpers import bet_body, recent_noon
 
-NOON = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+NOON = recent_noon()  # daytime, 1-20 h ago: rules at the real clock see its bets
 
 
 @pytest.fixture

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from chalicelib import wiring
 from chalicelib.adapters.memory import FixedScorer
 from chalicelib.domain.bets import BetIn
 from chalicelib.domain.subjects import SubjectRef
 from chalicelib.services.recording import BetRecorder
-from tests.helpers import bet_body
+from tests.helpers import bet_body, recent_noon
 
-NOON = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+NOON = recent_noon()  # daytime, 1-20 h ago: rules at the real clock see its bets
 
 
 def test_first_bet_at_moves_back_to_the_earliest_placed(adapters: wiring.Adapters) -> None:

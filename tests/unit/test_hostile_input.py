@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import jwt
@@ -20,10 +20,10 @@ from chalicelib.adapters import memory
 from chalicelib.api.errors import ApiError
 from chalicelib.api.spec import parse_json, parse_model
 from chalicelib.domain.bets import BetIn
-from tests.helpers import JWT_SECRET, Api, bet_body
+from tests.helpers import JWT_SECRET, Api, bet_body, recent_noon
 
 # Pinned to midday so nothing here depends on the time of day the suite runs.
-NOON = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+NOON = recent_noon()  # daytime, 1-20 h ago: rules at the real clock see its bets
 
 
 def _ours(r: Any) -> dict[str, Any]:

@@ -4,15 +4,15 @@ a customer's profile lists its slips, first_bet_at is the earliest placed, one t
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 
 from chalicelib import wiring
-from tests.helpers import Api, bet_body
+from tests.helpers import Api, bet_body, recent_noon
 
-NOON = (datetime.now(UTC) - timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+NOON = recent_noon()  # daytime, 1-20 h ago: rules at the real clock see its bets
 ONE_FORMAT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?Z")
 LOOKS_LIKE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
