@@ -19,8 +19,8 @@ from chalicelib.domain.feed import FeedFilter, FeedRow
 from chalicelib.domain.imports import ImportJob
 from chalicelib.domain.intake import KnockbackRecord, SmsRequest, SmsStatus, knockback_row, sms_row
 from chalicelib.domain.results import EventResult, event_key
-from chalicelib.domain.risk_history import PastBet, SubjectHistory
-from chalicelib.domain.rules import Rule, WindowBet, window_bet_of
+from chalicelib.domain.risk_history import SubjectHistory
+from chalicelib.domain.rules import Rule, WindowBet, stored_window_bet
 from chalicelib.domain.slips import FINAL, ClusteringMessage, SlipRecord, SlipStatus
 from chalicelib.domain.subjects import Profile, SubjectRef, SubjectStatus
 from chalicelib.domain.writer_index import WriterDelta
@@ -109,9 +109,7 @@ class MemorySubjects:
         self.seen[bet.placed_at.astimezone(UTC).date().isoformat()].add(ref)
         if bet.bet_id in self.bets[ref]:
             return
-        self.bets[ref][bet.bet_id] = replace(
-            window_bet_of(bet, has_slip), past=PastBet.from_bet(bet.model_dump(mode="json"))
-        )
+        self.bets[ref][bet.bet_id] = stored_window_bet(bet, has_slip)
         old = self.profiles.get(ref)
         placed = bet.placed_at.isoformat()
         self.profiles[ref] = Profile(

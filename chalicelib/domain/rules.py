@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chalicelib.domain.alerts import Alert, Evidence, Metric, Severity, alert_id
 from chalicelib.domain.bets import Bet
 from chalicelib.domain.money import format_minor
+from chalicelib.domain.risk_history import PastBet
 from chalicelib.domain.subjects import SubjectKind, SubjectRef
 
 UK = ZoneInfo("Europe/London")
@@ -755,3 +756,8 @@ def window_bet_of(bet: Bet, has_slip: bool = False) -> WindowBet:
         odds=round(odds, 4) if odds is not None else None,
         selections=tuple(f"{s.event}|{s.market}|{s.selection}".lower() for s in bet.selections),
     )
+
+
+def stored_window_bet(bet: Bet, has_slip: bool = False) -> WindowBet:
+    """A recorded bet as a subject's history read returns it: the rules' view and the risk model's."""
+    return replace(window_bet_of(bet, has_slip), past=PastBet.from_bet(bet.model_dump(mode="json")))

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib.domain.bets import Bet
-from chalicelib.domain.risk_history import PastBet
-from chalicelib.domain.rules import WindowBet, window_bet_of
+from chalicelib.domain.rules import WindowBet, stored_window_bet
 from chalicelib.domain.subjects import SubjectRef, SubjectStatus
 
 MAX_SUBJECTS = 256  # per chunk: memory bounded whatever the file (a customer's 30 days each)
@@ -30,11 +29,6 @@ class _Entry:
     covered_from: datetime  # every stored bet of the subject placed since then is in `bets`
     status: SubjectStatus
     bets: dict[str, WindowBet] = field(default_factory=dict)
-
-
-def as_stored(bet: Bet) -> WindowBet:
-    """A just-recorded bet as the store's history read returns it (risk inputs included)."""
-    return replace(window_bet_of(bet), past=PastBet.from_bet(bet.model_dump(mode="json")))
 
 
 class HistoryCache:
@@ -67,4 +61,4 @@ class HistoryCache:
         with self._lock:
             entry = self._entries.get(subject)
             if entry is not None and bet.placed_at >= entry.covered_from:
-                entry.bets[bet.bet_id] = as_stored(bet)
+                entry.bets[bet.bet_id] = stored_window_bet(bet)

@@ -357,7 +357,7 @@ def test_no_skew_between_training_and_the_stored_history(adapters: wiring.Adapte
 
     # An import chunk's cache (services/history_cache.py) holds a just-recorded bet as DynamoDB
     # returns it, and a read with no end returns the bets placed after `end` too.
-    from chalicelib.services.history_cache import as_stored
+    from chalicelib.domain.rules import stored_window_bet
 
     customer = SubjectRef.customer(str(bodies[0].customer_id))
     read, _ = adapters.subjects.recent(customer, NOW - timedelta(days=30), None)
@@ -366,7 +366,7 @@ def test_no_skew_between_training_and_the_stored_history(adapters: wiring.Adapte
     assert adapters.subjects.recent(customer, NOW - timedelta(days=30), NOW - timedelta(hours=29))[0] == read[:2]
     for b in bodies:
         found = adapters.bets.get(str(b.bet_id))
-        assert found is not None and as_stored(found.bet) == stored[str(b.bet_id)]
+        assert found is not None and stored_window_bet(found.bet) == stored[str(b.bet_id)]
 
 
 def test_feed_pages_across_shards_and_hours_each_row_once(adapters: wiring.Adapters) -> None:
