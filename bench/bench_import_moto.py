@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 REGION = "eu-west-2"
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # a log line per row would swamp the figures
 
 
 def _free_port() -> int:

@@ -19,6 +19,10 @@ moto's ThreadedMotoServer runs every request on its own thread against shared di
   CancellationReasons as before: `ConditionalCheckFailed` or `None` per item), then applies the
   operations with an undo log of the touched items only, restored if an operation fails.
 * a Query on a table reads only its hash key's partition (GSI queries still scan, as moto does).
+* a projection of top-level names takes the named attributes as stored: moto turned the whole
+  item into plain JSON and back once per name (21 names per item for a customer's history), and
+  a Query deep-copied each matching item whole before projecting it. A 1 MB page still counts
+  whole items.
 * only the services in TRACKED_SERVICES keep their instances for /moto-api/data.json (SNS:
   `local.moto_server.sns_deliveries` reads topics, subscriptions and sent notifications there).
 * DynamoDB's item answers (Query, GetItem, BatchGetItem, ...) are written with
@@ -247,10 +251,54 @@ def _patch_static_lookups() -> None:
     moto.core.responses.method_names_from_class = functools.cache(moto.core.responses.method_names_from_class)
 
 
+QUERY_KEYWORDS = frozenset(
+    {"index_name", "consistent_read", "filter_expression", "projection_expressions", "hash_key_conditions",
+     "range_key_conditions"}
+)  # fmt: skip
+
+
+def _top_level(projection: list[list[str]] | None) -> set[str] | None:
+    """The attribute names of a projection naming top-level attributes only (no `a.b`, no `a[1]`)."""
+    if not projection or any(len(path) != 1 or "[" in path[0] for path in projection):
+        return None
+    return {path[0] for path in projection}
+
+
 def _patch_query() -> None:
+    from moto.dynamodb.models.dynamo_type import Item
     from moto.dynamodb.models.table import Table
 
-    original = Table.query
+    original = originals["Table.query"] = Table.query
+    original_project = originals["Item.project"] = Item.project
+
+    class Slim(Item):
+        """A stored item cut to what a Query's projection and key conditions read. Its size is the
+        whole item's: DynamoDB's 1 MB page counts the items read, not what is returned."""
+
+        full: Item
+
+        @classmethod
+        def of(cls, item: Item, names: set[str]) -> Slim:
+            slim = object.__new__(cls)
+            slim.hash_key, slim.range_key, slim.full = item.hash_key, item.range_key, item
+            slim.attrs = {k: v for k, v in item.attrs.items() if k in names}  # type: ignore[assignment]
+            return slim
+
+        def size(self) -> int:
+            return self.full.size()
+
+        def __deepcopy__(self, memo: dict[int, Any]) -> Slim:
+            twin = Slim.of(self.full, set())
+            twin.attrs = copy.deepcopy(self.attrs, memo)
+            return twin
+
+    def project(self: Item, projection_expressions: list[list[str]]) -> Item:
+        # moto turns the whole item into plain JSON once per projected name, then back; for
+        # top-level names the answer is the named attributes as stored.
+        names = _top_level(projection_expressions)
+        if names is None:
+            return original_project(self, projection_expressions)
+        return Item(self.hash_key, self.range_key, {k: v for k, v in self.attrs.items() if k in names})
 
     def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
@@ -259,10 +307,20 @@ def _patch_query() -> None:
         # moto filters (and sorts) every item of the table; a view holding one partition suffices.
         partition: Any = object.__new__(type(self))
         partition.__dict__.update(self.__dict__)
-        partition.items = {hash_key: self.items[hash_key]} if hash_key in self.items else {}
+        items = self.items.get(hash_key, {})
+        names = _top_level(args[5] if len(args) > 5 else kwargs.get("projection_expressions"))
+        filter_expression = args[8] if len(args) > 8 else kwargs.get("filter_expression")
+        filter_kwargs = set(kwargs) - QUERY_KEYWORDS  # the legacy KeyConditions/QueryFilter form
+        if names is not None and filter_expression is None and not filter_kwargs and isinstance(items, dict):
+            # moto deep-copies every matching item whole before projecting it: copy what is returned.
+            conditions = {str(c[0]) for c in kwargs.get("range_key_conditions") or ()}
+            keep = names | conditions | {str(k) for k in (self.hash_key_attr, self.range_key_attr) if k}
+            items = {rk: Slim.of(item, keep) for rk, item in items.items()}
+        partition.items = {hash_key: items} if hash_key in self.items else {}
         return original(partition, hash_key, *args, **kwargs)
 
     Table.query = query  # type: ignore[method-assign]
+    Item.project = project  # type: ignore[method-assign]
 
 
 def _patch_transactions() -> None:
@@ -398,6 +456,7 @@ DYNAMODB_CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
 original_dynamo_execute_result: Any = None  # moto's own, kept for the equivalence test
+originals: dict[str, Any] = {}  # moto's own Table.query and Item.project, for the equivalence test
 
 
 class _NotPlainJson(Exception):

@@ -329,3 +329,72 @@ def test_dynamodb_answers_written_by_json_dumps_equal_motos_serializer(
     ddb.scan(TableName=table, Limit=5)
     ddb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": {"pk": item["pk"], "sk": item["sk"]}}}])
     assert set(compared) == moto_patches.FAST_JSON_OPERATIONS
+
+
+def _normal(answer: dict[str, Any]) -> dict[str, Any]:
+    """An answer without its metadata, string sets sorted (DynamoDB sets have no order)."""
+
+    def fix(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: sorted(x) if k in ("SS", "NS") else fix(x) for k, x in v.items()}
+        return [fix(x) for x in v] if isinstance(v, list) else v
+
+    return fix({k: v for k, v in answer.items() if k != "ResponseMetadata"})
+
+
+def test_projections_answer_as_motos_own_query_and_project(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast projection (named attributes as stored; a Query copying only those) against moto's
+    own Table.query and Item.project, on pages cut by Limit and by the 1 MB size limit."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+
+    table = create_table(ddb, gsi=True)
+    big = "x" * 100_000  # 12 of these pass a page's 1 MB: the page must break where whole items do
+    for i in range(24):
+        ddb.put_item(TableName=table, Item={
+            "pk": {"S": "C1"}, "sk": {"S": f"BET#{i:03d}"}, "stake": {"N": f"{i}.50"}, "payload": {"S": big},
+            "ss": {"SS": ["b", "a", f"s{i}"]}, "l": {"L": [{"S": "x"}, {"N": str(i)}]},
+            "m": {"M": {"deep": {"M": {"s": {"S": "é £"}}}, "n": {"N": "1"}}}, "kind": {"S": "K"},
+            "updated_at": {"S": f"2026-01-{i + 1:02d}"}, "display": {"S": f"d{i}"},
+            **({"odd": {"BOOL": True}} if i % 2 else {}),
+        })  # fmt: skip
+    c1 = {":p": {"S": "C1"}}
+    between = {**c1, ":a": {"S": "BET#003"}, ":z": {"S": "BET#020"}}
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("query", {"KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :z", "ExpressionAttributeValues": between,
+                   "ProjectionExpression": "sk, stake, ss, l, m, odd, absent_attr"}),
+        ("query", {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": c1,
+                   "ProjectionExpression": "stake, payload"}),  # paged by size: sk itself not projected
+        ("query", {"KeyConditionExpression": "pk = :p AND begins_with(sk, :b)",
+                   "ExpressionAttributeValues": {**c1, ":b": {"S": "BET#01"}}, "ScanIndexForward": False, "Limit": 4,
+                   "ProjectionExpression": "#s, #o", "ExpressionAttributeNames": {"#s": "stake", "#o": "odd"}}),
+        ("query", {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": c1,
+                   "ProjectionExpression": "sk, m.deep, l[1]"}),  # nested paths: moto's own way
+        ("query", {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {**c1, ":t": {"BOOL": True}},
+                   "FilterExpression": "odd = :t", "ProjectionExpression": "sk"}),  # filter on an unprojected name
+        ("query", {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": c1, "Select": "COUNT"}),
+        ("query", {"IndexName": "by_kind", "KeyConditionExpression": "kind = :k",
+                   "ExpressionAttributeValues": {":k": {"S": "K"}}, "ProjectionExpression": "display, sk"}),
+        ("get_item", {"Key": {"pk": {"S": "C1"}, "sk": {"S": "BET#005"}},
+                      "ProjectionExpression": "ss, m, absent_attr"}),
+        ("scan", {"ProjectionExpression": "sk, stake", "Limit": 5}),
+    ]  # fmt: skip
+
+    def pages(op: str, kw: dict[str, Any]) -> list[dict[str, Any]]:
+        out, start = [], None
+        while True:
+            answer = getattr(ddb, op)(TableName=table, **kw, **({"ExclusiveStartKey": start} if start else {}))
+            out.append(_normal(answer))
+            start = answer.get("LastEvaluatedKey")
+            if not start or op == "get_item":
+                return out
+
+    fast = [pages(op, kw) for op, kw in calls]
+    monkeypatch.setattr(Table, "query", moto_patches.originals["Table.query"])
+    monkeypatch.setattr(Item, "project", moto_patches.originals["Item.project"])
+    slow = [pages(op, kw) for op, kw in calls]
+    assert fast == slow
+    by_size = [len(p["Items"]) for p in fast[1]]
+    assert len(by_size) > 2 and sum(by_size) == 24 and max(by_size) < 11  # whole items count to 1 MB
+    assert sum(len(p["Items"]) for p in fast[0]) == 18 and "absent_attr" not in fast[0][0]["Items"][0]
+    assert "payload" not in fast[0][0]["Items"][0] and "pk" not in fast[0][0]["Items"][0]

@@ -83,12 +83,24 @@ def test_rows_see_the_history_a_read_per_row_would_give(
     assert 20 < longest < 40
 
 
-def test_the_cache_keeps_at_most_max_subjects() -> None:
-    cache = HistoryCache(max_subjects=3)
+def _window_bets(subject: str, n: int, t: datetime) -> list[WindowBet]:
+    return [WindowBet(bet_id=f"{subject}-{i}", stake_minor=100, placed_at=t + timedelta(minutes=i)) for i in range(n)]
+
+
+def test_a_full_cache_keeps_its_customers_and_takes_no_new_one() -> None:
+    cache = HistoryCache(max_bets=10)
     t = datetime(2026, 1, 1, tzinfo=UTC)
-    for i in range(5):
-        cache.fill(SubjectRef.customer(f"C{i}"), t, [], SubjectStatus())
-    assert cache.get(SubjectRef.customer("C0"), t, t) is None
-    assert cache.get(SubjectRef.customer("C4"), t, t) == ([], SubjectStatus())
-    assert cache.get(SubjectRef.customer("C4"), t - timedelta(seconds=1), t) is None  # before what it covers
-    assert history_cache.MAX_SUBJECTS >= 100
+    later = t + timedelta(days=1)
+    for i in range(4):  # 3 + 3 + 3 fit, the 4th customer's 3 do not
+        cache.fill(SubjectRef.customer(f"C{i}"), t, _window_bets(f"C{i}", 3, t), SubjectStatus())
+    assert cache.get(SubjectRef.customer("C3"), t, later) is None
+    for _ in range(3):  # a file cycling through more customers than fit still hits the ones kept
+        for i in range(3):
+            got = cache.get(SubjectRef.customer(f"C{i}"), t, later)
+            assert got is not None and len(got[0]) == 3
+    assert cache.get(SubjectRef.customer("C0"), t - timedelta(seconds=1), later) is None  # before what it covers
+    # Re-filling a customer replaces its bets in the count: C0 with 1 bet frees room for C3's 3.
+    cache.fill(SubjectRef.customer("C0"), t, _window_bets("C0", 1, t), SubjectStatus())
+    cache.fill(SubjectRef.customer("C3"), t, _window_bets("C3", 3, t), SubjectStatus())
+    assert cache.get(SubjectRef.customer("C3"), t, later) is not None
+    assert history_cache.MAX_BETS >= 10_000
