@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 REGION = "eu-west-2"
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # a log line per row would swamp the figures
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
 def _free_port() -> int:
