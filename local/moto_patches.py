@@ -278,19 +278,17 @@ def _patch_query() -> None:
         full: Item
 
         @classmethod
-        def of(cls, item: Item, names: set[str]) -> Slim:
+        def of(cls, item: Item, attrs: dict[str, Any]) -> Slim:
             slim = object.__new__(cls)
             slim.hash_key, slim.range_key, slim.full = item.hash_key, item.range_key, item
-            slim.attrs = {k: v for k, v in item.attrs.items() if k in names}  # type: ignore[assignment]
+            slim.attrs = attrs  # type: ignore[assignment]
             return slim
 
         def size(self) -> int:
             return self.full.size()
 
         def __deepcopy__(self, memo: dict[int, Any]) -> Slim:
-            twin = Slim.of(self.full, set())
-            twin.attrs = copy.deepcopy(self.attrs, memo)
-            return twin
+            return Slim.of(self.full, copy.deepcopy(self.attrs, memo))
 
     def project(self: Item, projection_expressions: list[list[str]]) -> Item:
         # moto turns the whole item into plain JSON once per projected name, then back; for
@@ -315,7 +313,7 @@ def _patch_query() -> None:
             # moto deep-copies every matching item whole before projecting it: copy what is returned.
             conditions = {str(c[0]) for c in kwargs.get("range_key_conditions") or ()}
             keep = names | conditions | {str(k) for k in (self.hash_key_attr, self.range_key_attr) if k}
-            items = {rk: Slim.of(item, keep) for rk, item in items.items()}
+            items = {rk: Slim.of(i, {k: v for k, v in i.attrs.items() if k in keep}) for rk, i in items.items()}
         partition.items = {hash_key: items} if hash_key in self.items else {}
         return original(partition, hash_key, *args, **kwargs)
 
